@@ -1,0 +1,155 @@
+//! SQL for stores and catalog. No business rules here.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::model::{StockLine, StoreCard};
+use crate::money::Money;
+use crate::page::PageReq;
+
+struct StoreCardRow {
+    id: Uuid,
+    name: String,
+    kind: String,
+    address: String,
+    rating_x10: i16,
+    prep_time_min: i32,
+    delivery_radius_m: i32,
+    min_order_fen: i64,
+    open_now: bool,
+    product_count: i64,
+}
+
+impl From<StoreCardRow> for StoreCard {
+    fn from(r: StoreCardRow) -> Self {
+        StoreCard {
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            address: r.address,
+            rating_x10: r.rating_x10,
+            prep_time_min: r.prep_time_min,
+            delivery_radius_m: r.delivery_radius_m,
+            min_order: Money::from_fen(r.min_order_fen),
+            open_now: r.open_now,
+            product_count: r.product_count,
+        }
+    }
+}
+
+/// Stores in `ids` (or all when `ids` is `None`), by name, with open-now in each store's time zone.
+async fn store_cards(
+    pool: &PgPool,
+    ids: Option<&[Uuid]>,
+    page: PageReq,
+) -> Result<Vec<StoreCard>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        StoreCardRow,
+        r#"select s.id, s.name, s.kind, s.address, s.rating_x10, s.prep_time_min, s.delivery_radius_m,
+                  s.min_order_fen,
+                  exists (
+                      select 1 from store_hours h
+                      where h.store_id = s.id
+                        and h.weekday = extract(isodow from now() at time zone s.time_zone)
+                        and (now() at time zone s.time_zone)::time >= h.opens
+                        and (now() at time zone s.time_zone)::time < h.closes
+                  ) as "open_now!",
+                  (select count(*) from products p where p.store_id = s.id and p.listed) as "product_count!"
+           from stores s
+           where $1::uuid[] is null or s.id = any($1)
+           order by s.name, s.id
+           limit $2 offset $3"#,
+        ids as Option<&[Uuid]>,
+        page.limit(),
+        page.offset()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(StoreCard::from).collect())
+}
+
+pub async fn list_stores(
+    pool: &PgPool,
+    page: PageReq,
+) -> Result<(Vec<StoreCard>, i64), sqlx::Error> {
+    let total = sqlx::query_scalar!(r#"select count(*) as "n!" from stores"#)
+        .fetch_one(pool)
+        .await?;
+    Ok((store_cards(pool, None, page).await?, total))
+}
+
+pub async fn store_card(pool: &PgPool, id: Uuid) -> Result<Option<StoreCard>, sqlx::Error> {
+    Ok(store_cards(pool, Some(&[id]), PageReq::new(1, 1))
+        .await?
+        .pop())
+}
+
+/// The stores a user belongs to, with their role in each.
+pub async fn member_stores(
+    pool: &PgPool,
+    user_id: Uuid,
+    page: PageReq,
+) -> Result<(Vec<(StoreCard, String)>, i64), sqlx::Error> {
+    let members = sqlx::query!(
+        "select store_id, role from store_members where user_id = $1",
+        user_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.store_id).collect();
+    let cards = store_cards(pool, Some(&ids), page).await?;
+    let with_roles = cards
+        .into_iter()
+        .map(|card| {
+            let role = members
+                .iter()
+                .find(|m| m.store_id == card.id)
+                .map(|m| m.role.clone())
+                .unwrap_or_default();
+            (card, role)
+        })
+        .collect();
+    Ok((with_roles, members.len() as i64))
+}
+
+pub async fn stock_lines(
+    pool: &PgPool,
+    store_id: Uuid,
+    page: PageReq,
+) -> Result<(Vec<StockLine>, i64), sqlx::Error> {
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from products where store_id = $1"#,
+        store_id
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query!(
+        r#"select p.id, p.name, c.name as category, p.unit, p.price_fen, p.listed,
+                  coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!"
+           from products p
+           join categories c on c.id = p.category_id
+           left join stock_levels s on s.store_id = p.store_id and s.product_id = p.id
+           where p.store_id = $1
+           order by c.position, p.name, p.id
+           limit $2 offset $3"#,
+        store_id,
+        page.limit(),
+        page.offset()
+    )
+    .fetch_all(pool)
+    .await?;
+    let lines = rows
+        .into_iter()
+        .map(|r| StockLine {
+            product_id: r.id,
+            name: r.name,
+            category: r.category,
+            unit: r.unit,
+            price: Money::from_fen(r.price_fen),
+            on_hand: r.on_hand,
+            reserved: r.reserved,
+            listed: r.listed,
+        })
+        .collect();
+    Ok((lines, total))
+}

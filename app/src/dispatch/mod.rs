@@ -1,0 +1,5 @@
+//! Couriers and (later) offers and assignments.
+
+pub mod api;
+pub mod model;
+pub mod pages;

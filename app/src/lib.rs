@@ -1,0 +1,90 @@
+//! Songda's app: shared types, pages and server fns. Server-only services and SQL sit behind
+//! the `ssr` feature; the browser build (`hydrate`) gets the same pages and types.
+
+pub mod accounts;
+pub mod catalog;
+pub mod demo;
+pub mod dispatch;
+pub mod error;
+pub mod geo;
+pub mod money;
+pub mod ops;
+pub mod page;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod context;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use accounts::pages::{AccountMenu, LoginPage, SignupPage};
+use catalog::pages::{HomePage, MerchantHome, MerchantStorePage};
+use dispatch::pages::CourierHome;
+use ops::pages::OpsHome;
+
+/// The HTML document around the app (server side only renders this).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="zh-CN">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="theme-color" content="#e8590c"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
+    Effect::new(move |_| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/songda.css"/>
+        <Title text="Songda 送达"/>
+        <Router>
+            <header class="top">
+                <a class="brand" href="/">"送达 Songda"</a>
+                <nav class="account"><AccountMenu/></nav>
+            </header>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/signup") view=SignupPage/>
+                    <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id") view=MerchantStorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/courier") view=CourierHome ssr=SsrMode::Async/>
+                    <Route path=path!("/ops") view=OpsHome ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! { <ui::ErrorView error=error::AppError::NotFound/> }
+}

@@ -1,0 +1,104 @@
+//! Shared components: errors, pagination, loading states.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+
+use crate::error::AppError;
+use crate::page::Page;
+
+/// Percent-encodes everything but unreserved characters (for a path inside a query string).
+pub fn encode_query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Shows an error the way its kind deserves: anonymous → log in and come back; wrong role →
+/// 403 page; anything else → its public message. Sets the HTTP status during SSR.
+#[component]
+pub fn ErrorView(error: AppError) -> impl IntoView {
+    if error == AppError::Unauthorized {
+        let location = use_location();
+        let search = location.search.get_untracked();
+        let here = if search.is_empty() {
+            location.pathname.get_untracked()
+        } else {
+            format!("{}?{}", location.pathname.get_untracked(), search)
+        };
+        let path = format!("/login?next={}", encode_query_value(&here));
+        return view! { <Redirect path=path/> }.into_any();
+    }
+    #[cfg(feature = "ssr")]
+    if let (Some(res), Ok(code)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(error.status()),
+    ) {
+        res.set_status(code);
+    }
+    let (title, test) = match &error {
+        AppError::Forbidden => ("Not for your account (403)", "forbidden"),
+        AppError::NotFound => ("Not found (404)", "not-found"),
+        _ => ("Something went wrong", "error"),
+    };
+    view! {
+        <section class="notice" data-test=test role="alert">
+            <h1>{title}</h1>
+            <p>{error.to_string()}</p>
+            <p><a href="/">"Go to the home page"</a></p>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" aria-busy="true">"Loading…"</p> }
+}
+
+/// Links to the previous and next page of a list (plain links: works before hydration too).
+#[component]
+pub fn Pager<T: 'static>(page: Page<T>, base: String) -> impl IntoView {
+    let pages = page.pages();
+    let current = page.page;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let link = move |p: u32| format!("{base}{sep}page={p}");
+    view! {
+        <nav class="pager" aria-label="Pages" data-test="pager">
+            {(current > 1).then(|| view! { <a rel="prev" href=link(current - 1)>"← Previous"</a> })}
+            <span>{format!("Page {current} of {pages} · {} in all", page.total)}</span>
+            {(current < pages).then(|| view! { <a rel="next" href=link(current + 1)>"Next →"</a> })}
+        </nav>
+    }
+}
+
+/// The `page` query parameter (1 when absent or not a number).
+pub fn page_param() -> impl Fn() -> u32 + Copy + Send + Sync + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(
+            encode_query_value("/merchant?x=1&y"),
+            "/merchant%3Fx%3D1%26y"
+        );
+        assert_eq!(encode_query_value("/ops"), "/ops");
+    }
+}

@@ -1,0 +1,96 @@
+//! Configuration from `SONGDA_*` environment variables; every one has a default for the demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub pg_user: String,
+    pub pg_fsync: bool,
+    pub public_url: Option<String>,
+    pub demo: bool,
+    pub body_limit_bytes: usize,
+    pub session_ttl: Duration,
+    pub auth_burst: u32,
+    pub auth_refill: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message} (got {value:?})")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    message: &'static str,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(
+    name: &'static str,
+    default: T,
+    message: &'static str,
+) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            name,
+            value: v,
+            message,
+        }),
+    }
+}
+
+fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match var(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(ConfigError {
+            name,
+            value: v,
+            message: "use true or false",
+        }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let addr_default: SocketAddr = var("LEPTOS_SITE_ADDR")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8710)));
+        Ok(Config {
+            addr: parse(
+                "SONGDA_ADDR",
+                addr_default,
+                "use host:port, e.g. 127.0.0.1:8710",
+            )?,
+            database_url: var("DATABASE_URL"),
+            data_dir: PathBuf::from(var("SONGDA_DATA_DIR").unwrap_or_else(|| ".data".into())),
+            pg_user: var("SONGDA_PG_USER").unwrap_or_else(|| "postgres".into()),
+            pg_fsync: flag("SONGDA_PG_FSYNC", true)?,
+            public_url: var("SONGDA_PUBLIC_URL"),
+            demo: flag("SONGDA_DEMO", true)?,
+            body_limit_bytes: parse("SONGDA_BODY_LIMIT_KB", 1024usize, "a size in KiB")? * 1024,
+            session_ttl: Duration::from_secs(
+                parse("SONGDA_SESSION_DAYS", 30u64, "a number of days")? * 86_400,
+            ),
+            auth_burst: parse("SONGDA_AUTH_BURST", 10u32, "a count above 0")?.max(1),
+            auth_refill: Duration::from_secs(
+                parse("SONGDA_AUTH_REFILL_SECS", 6u64, "a number of seconds")?.max(1),
+            ),
+        })
+    }
+
+    /// Served over https (from `SONGDA_PUBLIC_URL`): secure cookies and HSTS.
+    pub fn secure(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}

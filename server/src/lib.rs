@@ -1,0 +1,299 @@
+//! Songda's server: configuration, the private database, the router and its workers.
+//! `main.rs` only parses the command line; tests build the same router with [`build_app`].
+
+pub mod config;
+pub mod embedded_pg;
+pub mod security;
+pub mod seed;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use app::state::{AppState, Settings};
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::from_fn;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+use embedded_pg::{PgOptions, PrivateCluster};
+
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        secure: config.secure(),
+        demo_mode: config.demo,
+        session_ttl: config.session_ttl,
+        auth_burst: std::num::NonZeroU32::new(config.auth_burst)
+            .unwrap_or(std::num::NonZeroU32::MIN),
+        auth_refill: config.auth_refill,
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match sqlx::query_scalar!("select 1 as one")
+        .fetch_one(&state.pool)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::error!("readiness check failed: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// The whole HTTP surface: pages, server fns, health checks, static files, and the layers
+/// every response passes through.
+pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
+    let routes = generate_route_list(App);
+    let secure = state.settings.secure;
+    let shell_options = state.leptos_options.clone();
+    let x_request_id = HeaderName::from_static("x-request-id");
+
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(shell_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn(security::server_fn_error_status))
+        .layer(from_fn(security::refuse_cross_site))
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(body_limit_bytes))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            security::content_security_policy(),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
+    if secure {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    router
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Leptos options for this process: the site files cargo-leptos built, served at `addr`.
+pub fn leptos_options(addr: SocketAddr) -> Result<LeptosOptions, String> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|e| format!("Leptos configuration: {e}"))?
+        .leptos_options;
+    options.site_addr = addr;
+    Ok(options)
+}
+
+/// Connects, creating the `songda` database in a private cluster on first start.
+async fn connect(url: &str, create_db: bool) -> Result<PgPool, String> {
+    let url = if create_db {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .map_err(|e| format!("connecting to the private PostgreSQL: {e}"))?;
+        let exists = sqlx::query_scalar!(
+            "select exists (select 1 from pg_database where datname = 'songda') as \"e!\""
+        )
+        .fetch_one(&admin)
+        .await
+        .map_err(|e| e.to_string())?;
+        if !exists {
+            sqlx::query("create database songda")
+                .execute(&admin)
+                .await
+                .map_err(|e| format!("creating the songda database: {e}"))?;
+        }
+        admin.close().await;
+        url.trim_end_matches("/postgres").to_string() + "/songda"
+    } else {
+        url.to_string()
+    };
+    PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&url)
+        .await
+        .map_err(|e| format!("connecting to PostgreSQL: {e}"))
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), String> {
+    sqlx::migrate!("../migrations")
+        .run(pool)
+        .await
+        .map_err(|e| format!("running migrations: {e}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn start_private_cluster(config: &Config) -> Result<PrivateCluster, String> {
+    let opts = PgOptions {
+        data_dir: config.data_dir.clone(),
+        run_as: config.pg_user.clone(),
+        fsync: config.pg_fsync,
+    };
+    tokio::task::spawn_blocking(move || PrivateCluster::start(&opts))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// `songda postgres`: only the private cluster, for the test command. Prints its URL.
+pub async fn run_postgres_only(config: Config) -> Result<(), String> {
+    let cluster = start_private_cluster(&config).await?;
+    println!("DATABASE_URL={}", cluster.url);
+    shutdown_signal().await;
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `songda migrate`: applies the migrations to `DATABASE_URL` (used to prepare checked SQL).
+pub async fn run_migrate_only(config: Config) -> Result<(), String> {
+    let url = config
+        .database_url
+        .as_deref()
+        .ok_or("set DATABASE_URL to the database to migrate")?;
+    let pool = connect(url, false).await?;
+    migrate(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// `songda`: the platform.
+pub async fn run(config: Config) -> Result<(), String> {
+    let started = Instant::now();
+    // Bind first: a taken port should fail in a second, before any database work.
+    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!(
+                "{} is already in use by another program. Stop it, or choose another address with SONGDA_ADDR=127.0.0.1:PORT.",
+                config.addr
+            )
+        } else {
+            format!("cannot listen on {}: {e}", config.addr)
+        }
+    })?;
+
+    let cluster = match &config.database_url {
+        Some(_) => None,
+        None => Some(start_private_cluster(&config).await?),
+    };
+    let result = serve(
+        &config,
+        listener,
+        cluster.as_ref().map(|c| c.url.clone()),
+        started,
+    )
+    .await;
+    if let Some(cluster) = cluster {
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+    }
+    result
+}
+
+async fn serve(
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    private_url: Option<String>,
+    started: Instant,
+) -> Result<(), String> {
+    let pool = match (&private_url, &config.database_url) {
+        (Some(url), _) => connect(url, true).await?,
+        (None, Some(url)) => connect(url, false).await?,
+        (None, None) => return Err("no database configured".into()),
+    };
+    migrate(&pool).await?;
+    if config.demo {
+        let seeded = seed::seed_demo_city(&pool)
+            .await
+            .map_err(|e| format!("seeding the demo city: {e}"))?;
+        if seeded {
+            tracing::info!("demo city seeded");
+        }
+    }
+    let options = leptos_options(config.addr)?;
+    let state = AppState::new(options, pool.clone(), settings(config));
+    let app = build_app(state, config.body_limit_bytes);
+    let workers = tokio::spawn(purge_expired_sessions(pool.clone()));
+
+    println!(
+        "Songda is ready at http://{} (started in {} ms{})",
+        config.addr,
+        started.elapsed().as_millis(),
+        if private_url.is_some() {
+            ", private database in .data/"
+        } else {
+            ""
+        }
+    );
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"));
+    workers.abort();
+    pool.close().await;
+    served
+}
+
+/// Expired sessions are useless; delete them hourly so the table stays small.
+async fn purge_expired_sessions(pool: PgPool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match app::accounts::db::delete_expired_sessions(&pool).await {
+            Ok(n) if n > 0 => tracing::info!("purged {n} expired sessions"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("purging sessions failed: {e}"),
+        }
+    }
+}

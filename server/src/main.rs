@@ -1,0 +1,34 @@
+//! `songda` runs the platform; `songda postgres` runs only the private database (for tests);
+//! `songda migrate` applies the migrations to `DATABASE_URL` and exits.
+
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SONGDA_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match server::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("songda: configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let result = match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => server::run(config).await,
+        Some("postgres") => server::run_postgres_only(config).await,
+        Some("migrate") => server::run_migrate_only(config).await,
+        Some(other) => Err(format!(
+            "unknown command {other:?}; use `songda` or `songda postgres`"
+        )),
+    };
+    if let Err(e) = result {
+        eprintln!("songda: {e}");
+        std::process::exit(1);
+    }
+}
