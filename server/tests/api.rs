@@ -1,0 +1,568 @@
+//! API tests: the real router on a random port, a fresh database per test (sqlx::test creates
+//! it on the server in DATABASE_URL and applies the migrations), real HTTP with cookies.
+
+use std::net::SocketAddr;
+
+use app::state::{AppState, Settings};
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+
+struct TestApp {
+    base: String,
+}
+
+async fn spawn_with(pool: PgPool, settings: Settings) -> TestApp {
+    server::seed::seed_demo_city(&pool).await.expect("seed");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = server::leptos_options(addr).unwrap();
+    let app = server::build_app(AppState::new(options, pool, settings), 64 * 1024);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+    }
+}
+
+async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_with(pool, Settings::default()).await
+}
+
+/// A browser-like client without automatic cookies: tests pass cookies explicitly.
+fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
+        let mut req = client().post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        // Like a browser navigating: leptos answers a redirect with 302 only to HTML requests.
+        let mut req = client()
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml");
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Logs in and returns the `name=value` cookie pair.
+    async fn login(&self, login: &str, password: &str) -> String {
+        let res = self
+            .post(
+                "/api/login",
+                &[("login", login), ("password", password)],
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login {login}");
+        session_cookie(res.headers()).expect("session cookie")
+    }
+
+    async fn login_as(&self, role: &str) -> String {
+        self.login(&format!("{role}@songda.test"), app::demo::PASSWORD)
+            .await
+    }
+
+    async fn me(&self, cookie: Option<&str>) -> Value {
+        let res = self.post("/api/me", &[], cookie).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(SET_COOKIE)?.to_str().ok()?;
+    Some(raw.split(';').next()?.to_string())
+}
+
+async fn json(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sign_up_log_out_and_log_in_again(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app
+        .post(
+            "/api/signup",
+            &[
+                ("login", "13812345678"),
+                ("password", "correct horse"),
+                ("display_name", "Xiao Ming"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let raw = res
+        .headers()
+        .get(SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        raw.contains("HttpOnly") && raw.contains("SameSite=Lax") && raw.contains("Path=/"),
+        "{raw}"
+    );
+    assert!(
+        !raw.contains("Secure"),
+        "plain http must not set Secure: {raw}"
+    );
+    let cookie = session_cookie(res.headers()).unwrap();
+    let target: Value = res.json().await.unwrap();
+    assert_eq!(target, "/");
+
+    let me = app.me(Some(&cookie)).await;
+    assert_eq!(me["display_name"], "Xiao Ming");
+    assert_eq!(me["role"], "customer");
+    assert!(me.get("password_hash").is_none());
+
+    let res = app.post("/api/logout", &[], Some(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // The old cookie is dead on the server, not just forgotten by the browser.
+    assert_eq!(app.me(Some(&cookie)).await, Value::Null);
+    let (status, _) = json(app.post("/api/logout", &[], Some(&cookie)).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let again = app.login("+86 138 1234 5678", "correct horse").await;
+    assert_eq!(app.me(Some(&again)).await["display_name"], "Xiao Ming");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn session_id_rotates_at_login_and_tokens_are_long(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let first = app.login_as("customer").await;
+    let res = app
+        .post(
+            "/api/login",
+            &[
+                ("login", "customer@songda.test"),
+                ("password", app::demo::PASSWORD),
+            ],
+            Some(&first),
+        )
+        .await;
+    let second = session_cookie(res.headers()).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        app.me(Some(&first)).await,
+        Value::Null,
+        "the pre-login session must end"
+    );
+    assert_eq!(app.me(Some(&second)).await["role"], "customer");
+    let token = second.split_once('=').unwrap().1;
+    // 43 base64url characters = 256 bits.
+    assert!(token.len() >= 43, "{token}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn bad_sign_up_input_is_refused_next_to_its_field_and_creates_nothing(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let users_before: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let cases = [
+        ("12345", "long enough pw", "login"),
+        ("someone@", "long enough pw", "login"),
+        ("someone@example.cn", "short", "password"),
+        // Taken by the demo city.
+        ("customer@songda.test", "long enough pw", "login"),
+    ];
+    for (login, password, field) in cases {
+        let res = app
+            .post(
+                "/api/signup",
+                &[
+                    ("login", login),
+                    ("password", password),
+                    ("display_name", ""),
+                ],
+                None,
+            )
+            .await;
+        assert!(res.headers().get(SET_COOKIE).is_none());
+        let (status, body) = json(res).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{login}");
+        assert_eq!(body["kind"], "validation");
+        assert_eq!(body["field"], field, "{login}: {body}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+    }
+    let users_after: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users_before, users_after);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn wrong_password_and_unknown_account_get_the_same_answer(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let wrong = json(
+        app.post(
+            "/api/login",
+            &[
+                ("login", "customer@songda.test"),
+                ("password", "not the password"),
+            ],
+            None,
+        )
+        .await,
+    )
+    .await;
+    let unknown = json(
+        app.post(
+            "/api/login",
+            &[
+                ("login", "nobody@songda.test"),
+                ("password", "not the password"),
+            ],
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn repeated_logins_from_one_address_are_slowed_down(pool: PgPool) {
+    let settings = Settings {
+        auth_burst: std::num::NonZeroU32::new(3).unwrap(),
+        auth_refill: std::time::Duration::from_secs(60),
+        ..Settings::default()
+    };
+    let app = spawn_with(pool, settings).await;
+    for _ in 0..3 {
+        let res = app
+            .post(
+                "/api/login",
+                &[("login", "customer@songda.test"), ("password", "wrong one")],
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password waits now: the limit is on attempts, not only on failures.
+    let res = app
+        .post(
+            "/api/login",
+            &[
+                ("login", "customer@songda.test"),
+                ("password", app::demo::PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let (_, body) = json(res).await;
+    assert_eq!(body["kind"], "too_many_requests");
+}
+
+/// Every guarded endpoint: anonymous → 401, every wrong role → 403, the right role → 200.
+#[sqlx::test(migrations = "../migrations")]
+async fn role_guards_refuse_anonymous_and_wrong_roles(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut cookies = std::collections::HashMap::new();
+    for role in ["customer", "merchant", "courier", "ops"] {
+        cookies.insert(role, app.login_as(role).await);
+    }
+    let guarded: [(&str, &[(&str, &str)], &str); 3] = [
+        ("/api/my_stores", &[("page", "1")], "merchant"),
+        ("/api/courier_profile", &[], "courier"),
+        ("/api/city_overview", &[("page", "1")], "ops"),
+    ];
+    for (path, form, owner) in guarded {
+        let (status, body) = json(app.post(path, form, None).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} anonymous: {body}");
+        for (role, cookie) in &cookies {
+            let status = app.post(path, form, Some(cookie)).await.status();
+            let expected = if *role == owner {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, expected, "{path} as {role}");
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn merchants_see_only_their_own_stores(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let merchant = app.login_as("merchant").await;
+    let own: String = sqlx::query_scalar(
+        "select s.id::text from stores s join store_members m on m.store_id = s.id order by s.name limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let other: String = sqlx::query_scalar(
+        "select id::text from stores where id not in (select store_id from store_members) order by name limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+
+    let (status, body) = json(
+        app.post(
+            "/api/store_stock",
+            &[("store_id", &own), ("page", "1")],
+            Some(&merchant),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["lines"]["total"].as_i64().unwrap() > 0);
+
+    let (status, _) = json(
+        app.post(
+            "/api/store_stock",
+            &[("store_id", &other), ("page", "1")],
+            Some(&merchant),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another store's stock must be refused"
+    );
+    let customer = app.login_as("customer").await;
+    let status = app
+        .post(
+            "/api/store_stock",
+            &[("store_id", &own), ("page", "1")],
+            Some(&customer),
+        )
+        .await
+        .status();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let status = app
+        .post(
+            "/api/store_stock",
+            &[("store_id", &own), ("page", "1")],
+            None,
+        )
+        .await
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (_, mine) = json(
+        app.post("/api/my_stores", &[("page", "1")], Some(&merchant))
+            .await,
+    )
+    .await;
+    assert_eq!(mine["total"], 3);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pages_send_anonymous_users_to_log_in_and_refuse_wrong_roles(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.get("/merchant", None).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/login?next=/merchant");
+
+    let customer = app.login_as("customer").await;
+    let res = app.get("/ops", Some(&customer)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("data-test=\"forbidden\"")
+    );
+
+    for role in ["merchant", "courier", "ops"] {
+        let cookie = app.login_as(role).await;
+        let res = app.get(&format!("/{role}"), Some(&cookie)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{role}");
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains(&format!("data-test=\"{role}-home\"")),
+            "{role}"
+        );
+    }
+    let res = app.get("/no/such/page", None).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn cross_site_posts_are_refused(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let url = format!("{}/api/login", app.base);
+    let form = [
+        ("login", "customer@songda.test"),
+        ("password", app::demo::PASSWORD),
+    ];
+    let evil = client()
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), StatusCode::FORBIDDEN);
+    assert!(evil.headers().get(SET_COOKIE).is_none());
+    let fetch = client()
+        .post(&url)
+        .header("sec-fetch-site", "cross-site")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetch.status(), StatusCode::FORBIDDEN);
+    let same = client()
+        .post(&url)
+        .header("origin", app.base.clone())
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn internal_errors_show_a_request_id_and_nothing_else(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    // Break the database under the running server.
+    sqlx::query("alter table users rename to users_gone")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            "/api/login",
+            &[("login", "customer@songda.test"), ("password", "whatever1")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body = res.text().await.unwrap();
+    let parsed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(parsed["kind"], "internal");
+    assert_eq!(parsed["request_id"], request_id.as_str());
+    for leak in [
+        "users", "relation", "sqlx", "select", "postgres", ".rs", "/src/", "panicked", "stack",
+    ] {
+        assert!(
+            !body.to_lowercase().contains(leak),
+            "body leaks {leak:?}: {body}"
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn oversized_bodies_get_413(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let big = "x".repeat(200 * 1024);
+    let res = app
+        .post("/api/login", &[("login", &big), ("password", "x")], None)
+        .await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_response_carries_security_headers(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for path in ["/", "/login", "/healthz", "/no/such/page"] {
+        let res = app.get(path, None).await;
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(h.contains_key("referrer-policy"));
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS on plain http"
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn https_deployments_get_host_prefixed_secure_cookies_and_hsts(pool: PgPool) {
+    let settings = Settings {
+        secure: true,
+        ..Settings::default()
+    };
+    let app = spawn_with(pool, settings).await;
+    let res = app
+        .post(
+            "/api/login",
+            &[
+                ("login", "ops@songda.test"),
+                ("password", app::demo::PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    let raw = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(raw.starts_with("__Host-songda_session="), "{raw}");
+    assert!(
+        raw.contains("; Secure") && raw.contains("HttpOnly") && raw.contains("Path=/"),
+        "{raw}"
+    );
+    assert!(res.headers().contains_key("strict-transport-security"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn health_and_readiness(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn login_page_lists_demo_accounts_in_demo_mode_only(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let (_, accounts) = json(app.post("/api/demo_accounts", &[], None).await).await;
+    assert_eq!(accounts.as_array().unwrap().len(), 4);
+
+    let quiet = spawn_with(
+        pool,
+        Settings {
+            demo_mode: false,
+            ..Settings::default()
+        },
+    )
+    .await;
+    let (_, accounts) = json(quiet.post("/api/demo_accounts", &[], None).await).await;
+    assert_eq!(accounts, serde_json::json!([]));
+}
