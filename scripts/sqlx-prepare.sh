@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Refreshes .sqlx/ (the checked-SQL data that lets builds run without a database).
+# Needs DATABASE_URL pointing at a PostgreSQL server where it may create a database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?set DATABASE_URL to a server where a scratch database can be created}"
+db="${DATABASE_URL%/*}/songda_sqlx_prepare"
+psql -q "$DATABASE_URL" -c "drop database if exists songda_sqlx_prepare with (force)" -c "create database songda_sqlx_prepare"
+cargo build -q -p server --bin songda
+DATABASE_URL=$db target/debug/songda migrate
+rm -rf .sqlx && mkdir .sqlx
+touch app/src/lib.rs server/src/lib.rs
+SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" DATABASE_URL=$db \
+  cargo check -q -p routing -p app -p server --all-targets --features app/ssr
+echo "[sqlx-prepare] $(ls .sqlx | wc -l) queries in .sqlx/"
