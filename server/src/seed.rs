@@ -615,7 +615,6 @@ pub async fn seed_demo_city(pool: &PgPool) -> Result<bool, AppError> {
         };
         couriers.push(user(&mut tx, &email, name, Role::Courier).await?);
     }
-    drop(user);
 
     for (i, courier) in couriers.iter().enumerate() {
         let vehicle = ["ebike", "ebike", "scooter", "bicycle"][i % 4];

@@ -295,7 +295,8 @@ async fn role_guards_refuse_anonymous_and_wrong_roles(pool: PgPool) {
     for role in ["customer", "merchant", "courier", "ops"] {
         cookies.insert(role, app.login_as(role).await);
     }
-    let guarded: [(&str, &[(&str, &str)], &str); 3] = [
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let guarded: [(&str, Form, &str); 3] = [
         ("/api/my_stores", &[("page", "1")], "merchant"),
         ("/api/courier_profile", &[], "courier"),
         ("/api/city_overview", &[("page", "1")], "ops"),
