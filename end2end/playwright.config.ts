@@ -11,6 +11,7 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   use: {
+    testIdAttribute: 'data-test',
     baseURL: process.env.SONGDA_E2E_URL ?? 'http://127.0.0.1:8710',
     trace: 'retain-on-failure',
     launchOptions: {
