@@ -53,6 +53,17 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+/// Runs inside each page render: puts this render's script nonce into the page's CSP.
+fn page_csp() {
+    let nonce = leptos::nonce::use_nonce();
+    let res = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(res)) = (nonce, res) {
+        if let Some(csp) = security::page_content_security_policy(&nonce) {
+            res.insert_header(header::CONTENT_SECURITY_POLICY, csp);
+        }
+    }
+}
+
 /// The whole HTTP surface: pages, server fns, health checks, static files, and the layers
 /// every response passes through.
 pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
@@ -64,13 +75,16 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(&state, routes, || {}, move || shell(shell_options.clone()))
+        .leptos_routes_with_context(&state, routes, page_csp, move || {
+            shell(shell_options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(security::server_fn_error_status))
         .layer(from_fn(security::refuse_cross_site))
         .layer(DefaultBodyLimit::max(body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(body_limit_bytes))
-        .layer(SetResponseHeaderLayer::overriding(
+        // Pages set their own (nonce-bearing) policy; everything else gets the strict one.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             security::content_security_policy(),
         ))

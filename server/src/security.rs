@@ -72,11 +72,23 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// The Content-Security-Policy: our own origin only; Leaflet tiles are images from https.
+/// The Content-Security-Policy for everything but pages: no inline script at all.
+/// Leaflet tiles (later) are images from https; the live feed uses WebSockets.
 pub fn content_security_policy() -> HeaderValue {
     HeaderValue::from_static(
-        "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' ws: wss:; \
          font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     )
+}
+
+/// Pages carry the hydration bootstrap as an inline script: allow exactly the scripts that
+/// carry this response's nonce (Leptos generates one per page render), nothing else inline.
+pub fn page_content_security_policy(nonce: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' ws: wss:; \
+         font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ))
+    .ok()
 }

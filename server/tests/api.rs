@@ -518,6 +518,42 @@ async fn every_response_carries_security_headers(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn pages_allow_only_the_inline_scripts_carrying_their_nonce(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.get("/login", None).await;
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = res.text().await.unwrap();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("page CSP carries a nonce");
+    let script_src = |csp: &str| {
+        csp.split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(!script_src(&csp).contains("unsafe-inline"), "{csp}");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script must carry the nonce"
+    );
+    let again = app.get("/login", None).await;
+    let csp2 = again.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!csp2.contains(nonce), "each page render gets a fresh nonce");
+    let api = app.post("/api/me", &[], None).await;
+    let api_csp = api.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        !api_csp.contains("nonce") && !script_src(api_csp).contains("unsafe-inline"),
+        "{api_csp}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn https_deployments_get_host_prefixed_secure_cookies_and_hsts(pool: PgPool) {
     let settings = Settings {
         secure: true,
