@@ -57,10 +57,10 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 fn page_csp() {
     let nonce = leptos::nonce::use_nonce();
     let res = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
-    if let (Some(nonce), Some(res)) = (nonce, res) {
-        if let Some(csp) = security::page_content_security_policy(&nonce) {
-            res.insert_header(header::CONTENT_SECURITY_POLICY, csp);
-        }
+    if let (Some(nonce), Some(res)) = (nonce, res)
+        && let Some(csp) = security::page_content_security_policy(&nonce)
+    {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, csp);
     }
 }
 
