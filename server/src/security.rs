@@ -72,23 +72,23 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// The Content-Security-Policy for everything but pages: no inline script at all.
+/// The Content-Security-Policy; `script_src` adds sources beyond our own origin and wasm.
 /// Leaflet tiles (later) are images from https; the live feed uses WebSockets.
-pub fn content_security_policy() -> HeaderValue {
-    HeaderValue::from_static(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+fn csp(script_src: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'{script_src} 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' ws: wss:; \
-         font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+         font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
+}
+
+/// For everything but pages: no inline script at all.
+pub fn content_security_policy() -> HeaderValue {
+    HeaderValue::from_str(&csp("")).expect("static CSP is a valid header value")
 }
 
 /// Pages carry the hydration bootstrap as an inline script: allow exactly the scripts that
 /// carry this response's nonce (Leptos generates one per page render), nothing else inline.
 pub fn page_content_security_policy(nonce: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self' ws: wss:; \
-         font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    ))
-    .ok()
+    HeaderValue::from_str(&csp(&format!(" 'nonce-{nonce}'"))).ok()
 }

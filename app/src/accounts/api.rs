@@ -10,6 +10,16 @@ use super::{auth, model::*, service};
 #[cfg(feature = "ssr")]
 use crate::context;
 
+/// Starts the session and answers with where to go: `next` when it is a local path, else
+/// the role's home.
+#[cfg(feature = "ssr")]
+async fn logged_in(user: &service::User, next: Option<&str>) -> Result<String, AppError> {
+    auth::begin_session(user).await?;
+    let target = safe_next(next).unwrap_or_else(|| user.role.home().to_string());
+    context::redirect_plain_form(&target);
+    Ok(target)
+}
+
 /// The caller, or `None` when not logged in. Anyone may ask.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<PublicUser>, AppError> {
@@ -31,10 +41,7 @@ pub async fn signup(
     let display_name = parse_display_name(&display_name, &login)?;
     let state = context::state()?;
     let user = service::sign_up(&state.pool, &login, &password, &display_name).await?;
-    auth::begin_session(&user).await?;
-    let target = safe_next(next.as_deref()).unwrap_or_else(|| user.role.home().to_string());
-    context::redirect_plain_form(&target);
-    Ok(target)
+    logged_in(&user, next.as_deref()).await
 }
 
 /// Logs in with phone/email and password. Returns where to go next.
@@ -54,10 +61,7 @@ pub async fn login(
     }
     let state = context::state()?;
     let user = service::log_in(&state.pool, &login, &password).await?;
-    auth::begin_session(&user).await?;
-    let target = safe_next(next.as_deref()).unwrap_or_else(|| user.role.home().to_string());
-    context::redirect_plain_form(&target);
-    Ok(target)
+    logged_in(&user, next.as_deref()).await
 }
 
 /// Ends the caller's session on the server; the old cookie is worthless afterwards.

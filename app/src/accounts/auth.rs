@@ -72,16 +72,20 @@ pub async fn begin_session(user: &User) -> Result<(), AppError> {
         service::end_session(&state.pool, &old).await?;
     }
     let token = service::start_session(&state.pool, user.id, state.settings.session_ttl).await?;
-    let secure = if state.settings.secure {
-        "; Secure"
-    } else {
-        ""
-    };
+    set_session_cookie(
+        &token.0,
+        state.settings.session_ttl.as_secs(),
+        state.settings.secure,
+    )
+}
+
+/// HttpOnly (no script reads it), SameSite=Lax (no cross-site POST carries it), Secure and
+/// `__Host-` on https.
+fn set_session_cookie(value: &str, max_age_secs: u64, secure: bool) -> Result<(), AppError> {
+    let secure = if secure { "; Secure" } else { "" };
     context::set_cookie(&format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        session_cookie_name(),
-        token.0,
-        state.settings.session_ttl.as_secs()
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}",
+        session_cookie_name()
     ))
 }
 
@@ -90,13 +94,5 @@ pub async fn end_session() -> Result<(), AppError> {
     if let Some(token) = session_token() {
         service::end_session(&state.pool, &token).await?;
     }
-    let secure = if state.settings.secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    context::set_cookie(&format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        session_cookie_name()
-    ))
+    set_session_cookie("", 0, state.settings.secure)
 }

@@ -14,10 +14,28 @@ fn go_to(target: &str) {
     }
 }
 
-fn field_error(value: Option<Result<String, AppError>>, field: &'static str) -> Option<String> {
-    match value {
-        Some(Err(e)) => e.for_field(field),
+/// A labelled input with the message for it from the form's last answer underneath.
+#[component]
+fn Field(
+    #[prop(into)] label: String,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    /// `data-test` stem: `{test}-input` and `{test}-error`.
+    test: &'static str,
+    #[prop(default = true)] required: bool,
+    #[prop(into)] answer: Signal<Option<Result<String, AppError>>>,
+) -> impl IntoView {
+    let error = move || match answer.get() {
+        Some(Err(e)) => e.for_field(name),
         _ => None,
+    };
+    view! {
+        <label>
+            {label}
+            <input name=name type=kind autocomplete=autocomplete required=required data-test=format!("{test}-input")/>
+        </label>
+        <p class="field-error" data-test=format!("{test}-error")>{error}</p>
     }
 }
 
@@ -55,16 +73,8 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Log in 登录"</h1>
             <ActionForm action=action attr:data-test="login-form">
                 <input type="hidden" name="next" value=move || next.get().unwrap_or_default()/>
-                <label>
-                    "Mobile number or email 手机号或邮箱"
-                    <input name="login" autocomplete="username" required data-test="login-input"/>
-                </label>
-                <p class="field-error" data-test="login-error">{move || field_error(value.get(), "login")}</p>
-                <label>
-                    "Password 密码"
-                    <input name="password" type="password" autocomplete="current-password" required data-test="password-input"/>
-                </label>
-                <p class="field-error" data-test="password-error">{move || field_error(value.get(), "password")}</p>
+                <Field label="Mobile number or email 手机号或邮箱" name="login" autocomplete="username" test="login" answer=value/>
+                <Field label="Password 密码" name="password" kind="password" autocomplete="current-password" test="password" answer=value/>
                 <p class="form-error" role="alert" data-test="form-error">{move || form_error(value.get())}</p>
                 <button type="submit" class="primary" disabled=move || action.pending().get() data-test="login-submit">
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
@@ -127,21 +137,9 @@ pub fn SignupPage() -> impl IntoView {
             <h1>"Create an account 注册"</h1>
             <ActionForm action=action attr:data-test="signup-form">
                 <input type="hidden" name="next" value=move || next.get().unwrap_or_default()/>
-                <label>
-                    "Mobile number or email 手机号或邮箱"
-                    <input name="login" autocomplete="username" required data-test="login-input"/>
-                </label>
-                <p class="field-error" data-test="login-error">{move || field_error(value.get(), "login")}</p>
-                <label>
-                    "Your name (optional) 称呼"
-                    <input name="display_name" autocomplete="name" data-test="name-input"/>
-                </label>
-                <p class="field-error" data-test="display_name-error">{move || field_error(value.get(), "display_name")}</p>
-                <label>
-                    {format!("Password, at least {} characters 密码", Password::MIN_CHARS)}
-                    <input name="password" type="password" autocomplete="new-password" required data-test="password-input"/>
-                </label>
-                <p class="field-error" data-test="password-error">{move || field_error(value.get(), "password")}</p>
+                <Field label="Mobile number or email 手机号或邮箱" name="login" autocomplete="username" test="login" answer=value/>
+                <Field label="Your name (optional) 称呼" name="display_name" autocomplete="name" test="name" required=false answer=value/>
+                <Field label=format!("Password, at least {} characters 密码", Password::MIN_CHARS) name="password" kind="password" autocomplete="new-password" test="password" answer=value/>
                 <p class="form-error" role="alert" data-test="form-error">{move || form_error(value.get())}</p>
                 <button type="submit" class="primary" disabled=move || action.pending().get() data-test="signup-submit">
                     {move || if action.pending().get() { "Creating your account…" } else { "Create account" }}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::api::{get_store_stock, list_stores, my_stores};
 use super::model::StoreCard;
 use crate::error::AppError;
-use crate::ui::{ErrorView, Loading, Pager, page_param};
+use crate::ui::{Pager, page_param, when_loaded};
 
 fn store_card(s: StoreCard, href: Option<String>) -> impl IntoView {
     let open = if s.open_now {
@@ -42,19 +42,12 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <section data-test="customer-home">
             <h1>"Stores near you 附近门店"</h1>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match stores.await {
-                        Ok(p) => view! {
-                            <ul class="stores">
-                                {p.items.clone().into_iter().map(|s| store_card(s, None)).collect_view()}
-                            </ul>
-                            <Pager page=p base="/".to_string()/>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorView error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {when_loaded(stores, move |p| view! {
+                <ul class="stores">
+                    {p.items.clone().into_iter().map(|s| store_card(s, None)).collect_view()}
+                </ul>
+                <Pager page=p base="/".to_string()/>
+            })}
         </section>
     }
 }
@@ -64,31 +57,24 @@ pub fn MerchantHome() -> impl IntoView {
     let page = page_param();
     let stores = Resource::new(page, my_stores);
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match stores.await {
-                    Ok(p) => view! {
-                        <section data-test="merchant-home">
-                            <h1>"Your stores 我的门店"</h1>
-                            {p.items.is_empty().then(|| view! {
-                                <p>"You are not a member of any store yet. Ask the store owner or operations to add you."</p>
-                            })}
-                            <ul class="stores">
-                                {p.items.clone().into_iter().map(|m| {
-                                    let href = format!("/merchant/stores/{}", m.store.id);
-                                    view! {
-                                        <div class="member-role">{m.member_role.clone()}</div>
-                                        {store_card(m.store, Some(href))}
-                                    }
-                                }).collect_view()}
-                            </ul>
-                            <Pager page=p base="/merchant".to_string()/>
-                        </section>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {when_loaded(stores, move |p| view! {
+            <section data-test="merchant-home">
+                <h1>"Your stores 我的门店"</h1>
+                {p.items.is_empty().then(|| view! {
+                    <p>"You are not a member of any store yet. Ask the store owner or operations to add you."</p>
+                })}
+                <ul class="stores">
+                    {p.items.clone().into_iter().map(|m| {
+                        let href = format!("/merchant/stores/{}", m.store.id);
+                        view! {
+                            <div class="member-role">{m.member_role.clone()}</div>
+                            {store_card(m.store, Some(href))}
+                        }
+                    }).collect_view()}
+                </ul>
+                <Pager page=p base="/merchant".to_string()/>
+            </section>
+        })}
     }
 }
 
@@ -112,42 +98,35 @@ pub fn MerchantStorePage() -> impl IntoView {
         },
     );
     view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match stock.await {
-                    Ok(s) => {
-                        let base = format!("/merchant/stores/{}", s.store.id);
-                        view! {
-                            <section data-test="merchant-store">
-                                <p><a href="/merchant">"← Your stores"</a></p>
-                                <h1>{s.store.name.clone()}</h1>
-                                <div class="table-wrap">
-                                    <table class="stock">
-                                        <thead><tr>
-                                            <th>"Product"</th><th>"Category"</th><th>"Price"</th>
-                                            <th>"On hand"</th><th>"Reserved"</th><th>"Listed"</th>
-                                        </tr></thead>
-                                        <tbody>
-                                            {s.lines.items.clone().into_iter().map(|l| view! {
-                                                <tr data-test="stock-line">
-                                                    <td>{l.name} <span class="muted">" / " {l.unit}</span></td>
-                                                    <td>{l.category}</td>
-                                                    <td class="num">{l.price.to_string()}</td>
-                                                    <td class="num">{l.on_hand}</td>
-                                                    <td class="num">{l.reserved}</td>
-                                                    <td>{if l.listed { "yes" } else { "no" }}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <Pager page=s.lines base=base/>
-                            </section>
-                        }.into_any()
-                    }
-                    Err(e) => view! { <ErrorView error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {when_loaded(stock, move |s| {
+            let base = format!("/merchant/stores/{}", s.store.id);
+            view! {
+                <section data-test="merchant-store">
+                    <p><a href="/merchant">"← Your stores"</a></p>
+                    <h1>{s.store.name.clone()}</h1>
+                    <div class="table-wrap">
+                        <table class="stock">
+                            <thead><tr>
+                                <th>"Product"</th><th>"Category"</th><th>"Price"</th>
+                                <th>"On hand"</th><th>"Reserved"</th><th>"Listed"</th>
+                            </tr></thead>
+                            <tbody>
+                                {s.lines.items.clone().into_iter().map(|l| view! {
+                                    <tr data-test="stock-line">
+                                        <td>{l.name} <span class="muted">" / " {l.unit}</span></td>
+                                        <td>{l.category}</td>
+                                        <td class="num">{l.price.to_string()}</td>
+                                        <td class="num">{l.on_hand}</td>
+                                        <td class="num">{l.reserved}</td>
+                                        <td>{if l.listed { "yes" } else { "no" }}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <Pager page=s.lines base=base/>
+                </section>
+            }
+        })}
     }
 }

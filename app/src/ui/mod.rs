@@ -56,6 +56,31 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     .into_any()
 }
 
+/// Waits for a server fn's answer: a loading line meanwhile, then `render` for the value,
+/// or the [`ErrorView`] for an error (which also handles log-in redirects and 403s).
+pub fn when_loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    render: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => render(value).into_any(),
+                        Err(error) => view! { <ErrorView error/> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn Loading() -> impl IntoView {
     view! { <p class="loading" aria-busy="true">"Loading…"</p> }
