@@ -43,6 +43,9 @@ if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium"
   apt_install chromium
 fi
+# The test command waits for the server with curl and picks ports with python3.
+if [ "$mode" = test ] && ! command -v curl >/dev/null; then apt_install curl; fi
+if [ "$mode" = test ] && ! command -v python3 >/dev/null; then apt_install python3; fi
 
 if ! command -v npm >/dev/null; then
   say "installing Debian's nodejs and npm"

@@ -488,6 +488,20 @@ async fn internal_errors_show_a_request_id_and_nothing_else(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn mutations_are_never_reachable_with_get(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for path in [
+        "/api/login?login=customer%40songda.test&password=songda-demo",
+        "/api/logout",
+        "/api/signup",
+    ] {
+        let res = app.get(path, None).await;
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert!(res.headers().get(SET_COOKIE).is_none());
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn oversized_bodies_get_413(pool: PgPool) {
     let app = spawn_app(pool).await;
     let big = "x".repeat(200 * 1024);
