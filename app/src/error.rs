@@ -27,14 +27,20 @@ pub enum AppError {
     )]
     Internal { request_id: String },
     /// The request itself was malformed, or (in the browser) the server could not be reached.
-    #[error("{0}")]
-    Request(String),
+    #[error("{message}")]
+    Request { message: String },
 }
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation {
             field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn request(message: impl Into<String>) -> Self {
+        AppError::Request {
             message: message.into(),
         }
     }
@@ -47,7 +53,7 @@ impl AppError {
             AppError::Validation { .. } => 422,
             AppError::TooManyRequests { .. } => 429,
             AppError::Internal { .. } => 500,
-            AppError::Request(_) => 400,
+            AppError::Request { .. } => 400,
         }
     }
 
@@ -73,16 +79,21 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Request(_) => AppError::Request(
-                "Could not reach Songda. Check your connection and try again.".to_string(),
-            ),
+            ServerFnErrorErr::Request(_) => {
+                AppError::request("Could not reach Songda. Check your connection and try again.")
+            }
             ServerFnErrorErr::Args(e) | ServerFnErrorErr::MissingArg(e) => {
-                AppError::Request(format!("The request was not understood: {e}"))
+                AppError::request(format!("The request was not understood: {e}"))
+            }
+            // On the server this means the request's arguments did not decode (e.g. a bad id).
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(e) => {
+                AppError::request(format!("The request was not understood: {e}"))
             }
             #[cfg(feature = "ssr")]
             other => AppError::internal(other),
             #[cfg(not(feature = "ssr"))]
-            other => AppError::Request(format!("Unexpected answer from the server: {other}")),
+            other => AppError::request(format!("Unexpected answer from the server: {other}")),
         }
     }
 }
@@ -106,6 +117,32 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(json, r#"{"kind":"internal","request_id":"abc"}"#);
         assert_eq!(e.status(), 500);
+    }
+
+    #[test]
+    fn every_kind_serializes_and_round_trips() {
+        let all = [
+            AppError::Unauthorized,
+            AppError::Forbidden,
+            AppError::NotFound,
+            AppError::validation("f", "m"),
+            AppError::BadCredentials,
+            AppError::TooManyRequests {
+                retry_after_secs: 3,
+            },
+            AppError::Internal {
+                request_id: "r".into(),
+            },
+            AppError::request("bad"),
+        ];
+        for e in all {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(
+                serde_json::from_str::<AppError>(&json).unwrap(),
+                e,
+                "{json}"
+            );
+        }
     }
 
     #[test]

@@ -32,9 +32,8 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
                 req.uri().path()
             );
             return error_response(
-                &AppError::Request(
-                    "Cross-site requests are not allowed. Open Songda directly and try again."
-                        .into(),
+                &AppError::request(
+                    "Cross-site requests are not allowed. Open Songda directly and try again.",
                 ),
                 StatusCode::FORBIDDEN,
             );
@@ -44,7 +43,10 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
 }
 
 fn error_response(err: &AppError, status: StatusCode) -> Response {
-    let body = serde_json::to_string(err).unwrap_or_else(|_| "{}".into());
+    let body = serde_json::to_string(err).unwrap_or_else(|e| {
+        tracing::error!("serializing an error response: {e}");
+        "{}".into()
+    });
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
