@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL to a server where a scratch database can be created}"
 db="${DATABASE_URL%/*}/songda_sqlx_prepare"
 psql -q "$DATABASE_URL" -c "drop database if exists songda_sqlx_prepare with (force)" -c "create database songda_sqlx_prepare"
-cargo build -q -p server --bin songda
-DATABASE_URL=$db target/debug/songda migrate
+# psql rather than `songda migrate`: building songda itself needs the query data being made.
+for f in migrations/*.sql; do psql -q -v ON_ERROR_STOP=1 "$db" -f "$f"; done
 rm -rf .sqlx && mkdir .sqlx
 touch app/src/lib.rs server/src/lib.rs
 SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" DATABASE_URL=$db \

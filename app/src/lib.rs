@@ -23,7 +23,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use accounts::pages::{AccountMenu, LoginPage, SignupPage};
-use catalog::pages::{HomePage, MerchantHome, MerchantStorePage};
+use catalog::pages::{HomePage, MerchantHome, MerchantStorePage, SearchPage, StorePage};
 use dispatch::pages::CourierHome;
 use ops::pages::OpsHome;
 
@@ -72,6 +72,8 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/stores/:id") view=StorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>

@@ -14,6 +14,8 @@ struct TestApp {
 }
 
 async fn spawn_with(pool: PgPool, settings: Settings) -> TestApp {
+    // Server logs go to the test's captured output (shown for failing tests).
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     server::seed::seed_demo_city(&pool).await.expect("seed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -616,4 +618,178 @@ async fn login_page_lists_demo_accounts_in_demo_mode_only(pool: PgPool) {
     .await;
     let (_, accounts) = json(quiet.post("/api/demo_accounts", &[], None).await).await;
     assert_eq!(accounts, serde_json::json!([]));
+}
+
+async fn store_id(pool: &PgPool, slug: &str) -> String {
+    sqlx::query_scalar("select id::text from stores where slug = $1")
+        .bind(slug)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn customers_browse_a_store_by_category_and_search(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let store = store_id(&pool, "songda-mart-jingan").await;
+    let menu = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            json(app.post("/api/store_menu", &form, None).await).await
+        }
+    };
+    let base = |extra: &[(&'static str, &str)]| {
+        let mut f = vec![("store_id", store.clone()), ("page", "1".to_string())];
+        f.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        if !f.iter().any(|(k, _)| *k == "q") {
+            f.push(("q", String::new()));
+        }
+        f
+    };
+
+    // Anonymous visitors may browse.
+    let (status, all) = menu(base(&[])).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let listed: i64 =
+        sqlx::query_scalar("select count(*) from products where store_id::text = $1 and listed")
+            .bind(&store)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(all["products"]["total"], listed);
+    let tabs = all["categories"].as_array().unwrap();
+    assert_eq!(tabs.len(), 4);
+    assert_eq!(
+        tabs.iter()
+            .map(|t| t["products"].as_i64().unwrap())
+            .sum::<i64>(),
+        listed
+    );
+
+    let first = tabs[0].clone();
+    let (_, one) = menu(base(&[("category_id", first["id"].as_str().unwrap())])).await;
+    assert_eq!(one["products"]["total"], first["products"]);
+    for p in one["products"]["items"].as_array().unwrap() {
+        assert_eq!(p["category"], first["name"]);
+        assert_eq!(p["store_id"], store.as_str());
+    }
+
+    let (_, cola) = menu(base(&[("q", "coca")])).await;
+    let names: Vec<&str> = cola["products"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 1);
+    assert!(names[0].contains("Coca-Cola"));
+    let (_, wildcard) = menu(base(&[("q", "%")])).await;
+    assert_eq!(
+        wildcard["products"]["total"], 0,
+        "% is a literal, not a wildcard"
+    );
+
+    // Unlisted products disappear; fully reserved ones show as sold out.
+    let product: String = cola["products"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sqlx::query("update stock_levels set on_hand = 3, reserved = 3 where product_id::text = $1")
+        .bind(&product)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, sold) = menu(base(&[("q", "coca")])).await;
+    assert_eq!(sold["products"]["items"][0]["stock"]["state"], "sold_out");
+    sqlx::query("update stock_levels set reserved = 1 where product_id::text = $1")
+        .bind(&product)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, low) = menu(base(&[("q", "coca")])).await;
+    assert_eq!(
+        low["products"]["items"][0]["stock"],
+        serde_json::json!({"state": "low", "left": 2})
+    );
+    sqlx::query("update products set listed = false where id::text = $1")
+        .bind(&product)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, gone) = menu(base(&[("q", "coca")])).await;
+    assert_eq!(gone["products"]["total"], 0);
+
+    // Unknown store, another store's category, a malformed id.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let (status, _) = menu(vec![
+        ("store_id", unknown),
+        ("page", "1".into()),
+        ("q", String::new()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let other_category: String = sqlx::query_scalar(
+        "select c.id::text from categories c join stores s on s.id = c.store_id where s.slug <> 'songda-mart-jingan' limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let (status, _) = menu(base(&[("category_id", &other_category)])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = menu(vec![
+        ("store_id", "not-a-uuid".into()),
+        ("page", "1".into()),
+        ("q", String::new()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = menu(base(&[("q", &"x".repeat(61))])).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("q"))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn search_finds_stores_and_products_across_the_city(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (status, flowers) = json(
+        app.post("/api/search", &[("q", "Huayu"), ("page", "1")], None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(flowers["stores"].as_array().unwrap().len(), 2);
+
+    let (_, milk) = json(
+        app.post("/api/search", &[("q", "milk"), ("page", "1")], None)
+            .await,
+    )
+    .await;
+    let items = milk["products"]["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{milk}");
+    let stores: std::collections::HashSet<&str> =
+        items.iter().map(|i| i[1].as_str().unwrap()).collect();
+    assert!(
+        stores.len() >= 2,
+        "milk is sold in several stores: {stores:?}"
+    );
+    for (card, _) in items.iter().map(|i| (&i[0], &i[1])) {
+        assert!(
+            card["name"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("milk")
+        );
+    }
+
+    let (status, body) = json(
+        app.post("/api/search", &[("q", "  "), ("page", "1")], None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["field"], "q");
 }

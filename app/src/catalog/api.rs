@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::model::{MemberStore, StoreCard, StoreStock};
+use super::model::{MemberStore, SearchResults, StoreCard, StoreMenu, StoreStock};
 use crate::error::AppError;
 use crate::page::Page;
 
@@ -47,5 +47,68 @@ pub async fn get_store_stock(store_id: Uuid, page: u32) -> Result<StoreStock, Ap
     Ok(StoreStock {
         store,
         lines: req.wrap(lines, total),
+    })
+}
+
+/// A store's shelf for customers: its categories, and its listed products in one category
+/// (or all) matching an optional search. Anyone may browse.
+#[server(endpoint = "store_menu")]
+pub async fn get_store_menu(
+    store_id: Uuid,
+    category_id: Option<Uuid>,
+    q: String,
+    page: u32,
+) -> Result<StoreMenu, AppError> {
+    // Public: browsing a store needs no account.
+    let q = super::model::parse_search(&q)?;
+    let state = context::state()?;
+    let store = super::db::store_card(&state.pool, store_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let categories = super::db::category_tabs(&state.pool, store_id).await?;
+    if let Some(c) = category_id
+        && !categories.iter().any(|tab| tab.id == c)
+    {
+        return Err(AppError::NotFound);
+    }
+    let pattern = q.as_deref().map(super::db::contains_pattern);
+    let filter = super::db::ProductFilter {
+        store_id: Some(store_id),
+        category_id,
+        pattern: pattern.as_deref(),
+    };
+    let req = PageReq::new(page, 24);
+    let (rows, total) = super::db::product_cards(&state.pool, &filter, req).await?;
+    let products = req.wrap(rows.into_iter().map(|(card, _)| card).collect(), total);
+    Ok(StoreMenu {
+        store,
+        categories,
+        products,
+    })
+}
+
+/// Search across the city: stores by name or kind, products by name (with their store).
+#[server(endpoint = "search")]
+pub async fn search(q: String, page: u32) -> Result<SearchResults, AppError> {
+    // Public: searching needs no account.
+    let Some(q) = super::model::parse_search(&q)? else {
+        return Err(AppError::validation(
+            "q",
+            "Type what you are looking for, e.g. milk or 花.",
+        ));
+    };
+    let state = context::state()?;
+    let pattern = super::db::contains_pattern(&q);
+    let stores = super::db::search_stores(&state.pool, &pattern, 6).await?;
+    let filter = super::db::ProductFilter {
+        store_id: None,
+        category_id: None,
+        pattern: Some(&pattern),
+    };
+    let req = PageReq::new(page, 24);
+    let (products, total) = super::db::product_cards(&state.pool, &filter, req).await?;
+    Ok(SearchResults {
+        stores,
+        products: req.wrap(products, total),
     })
 }

@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::model::{StockLine, StoreCard};
+use super::model::{CategoryTab, ProductCard, StockLine, StockState, StoreCard};
 use crate::money::Money;
 use crate::page::PageReq;
 
@@ -37,10 +37,21 @@ impl From<StoreCardRow> for StoreCard {
     }
 }
 
-/// Stores in `ids` (or all when `ids` is `None`), by name, with open-now in each store's time zone.
+/// A `LIKE` pattern matching `q` anywhere, with `%`, `_` and `\` taken literally.
+pub fn contains_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Stores in `ids` (or all when `ids` is `None`) whose name or kind matches `pattern` (or all),
+/// by name, with open-now in each store's time zone.
 async fn store_cards(
     pool: &PgPool,
     ids: Option<&[Uuid]>,
+    pattern: Option<&str>,
     page: PageReq,
 ) -> Result<Vec<StoreCard>, sqlx::Error> {
     let rows = sqlx::query_as!(
@@ -56,12 +67,14 @@ async fn store_cards(
                   ) as "open_now!",
                   (select count(*) from products p where p.store_id = s.id and p.listed) as "product_count!"
            from stores s
-           where $1::uuid[] is null or s.id = any($1)
+           where ($1::uuid[] is null or s.id = any($1))
+             and ($4::text is null or s.name ilike $4 or s.kind ilike $4)
            order by s.name, s.id
            limit $2 offset $3"#,
         ids as Option<&[Uuid]>,
         page.limit(),
-        page.offset()
+        page.offset(),
+        pattern
     )
     .fetch_all(pool)
     .await?;
@@ -75,11 +88,11 @@ pub async fn list_stores(
     let total = sqlx::query_scalar!(r#"select count(*) as "n!" from stores"#)
         .fetch_one(pool)
         .await?;
-    Ok((store_cards(pool, None, page).await?, total))
+    Ok((store_cards(pool, None, None, page).await?, total))
 }
 
 pub async fn store_card(pool: &PgPool, id: Uuid) -> Result<Option<StoreCard>, sqlx::Error> {
-    Ok(store_cards(pool, Some(&[id]), PageReq::new(1, 1))
+    Ok(store_cards(pool, Some(&[id]), None, PageReq::new(1, 1))
         .await?
         .pop())
 }
@@ -97,7 +110,7 @@ pub async fn member_stores(
     .fetch_all(pool)
     .await?;
     let ids: Vec<Uuid> = members.iter().map(|m| m.store_id).collect();
-    let cards = store_cards(pool, Some(&ids), page).await?;
+    let cards = store_cards(pool, Some(&ids), None, page).await?;
     let with_roles = cards
         .into_iter()
         .map(|card| {
@@ -152,4 +165,104 @@ pub async fn stock_lines(
         })
         .collect();
     Ok((lines, total))
+}
+
+/// Stores whose name or kind matches `pattern` (from [`contains_pattern`]), at most `limit`.
+pub async fn search_stores(
+    pool: &PgPool,
+    pattern: &str,
+    limit: u32,
+) -> Result<Vec<StoreCard>, sqlx::Error> {
+    store_cards(pool, None, Some(pattern), PageReq::new(1, limit)).await
+}
+
+/// A store's categories with how many listed products each has, in shelf order.
+pub async fn category_tabs(pool: &PgPool, store_id: Uuid) -> Result<Vec<CategoryTab>, sqlx::Error> {
+    sqlx::query_as!(
+        CategoryTab,
+        r#"select c.id, c.name,
+                  (select count(*) from products p where p.category_id = c.id and p.listed) as "products!"
+           from categories c
+           where c.store_id = $1
+           order by c.position, c.name"#,
+        store_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Which listed products to show: of one store and/or category, matching a name pattern.
+pub struct ProductFilter<'a> {
+    pub store_id: Option<Uuid>,
+    pub category_id: Option<Uuid>,
+    pub pattern: Option<&'a str>,
+}
+
+/// Listed products matching `filter` with their store's name, and how many match in all.
+pub async fn product_cards(
+    pool: &PgPool,
+    filter: &ProductFilter<'_>,
+    page: PageReq,
+) -> Result<(Vec<(ProductCard, String)>, i64), sqlx::Error> {
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from products p
+           where p.listed
+             and ($1::uuid is null or p.store_id = $1)
+             and ($2::uuid is null or p.category_id = $2)
+             and ($3::text is null or p.name ilike $3)"#,
+        filter.store_id,
+        filter.category_id,
+        filter.pattern
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query!(
+        r#"select p.id, p.store_id, p.name, c.name as category, p.unit, p.price_fen,
+                  coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!",
+                  st.name as store_name
+           from products p
+           join categories c on c.id = p.category_id
+           join stores st on st.id = p.store_id
+           left join stock_levels s on s.store_id = p.store_id and s.product_id = p.id
+           where p.listed
+             and ($1::uuid is null or p.store_id = $1)
+             and ($2::uuid is null or p.category_id = $2)
+             and ($3::text is null or p.name ilike $3)
+           order by st.name, c.position, p.name, p.id
+           limit $4 offset $5"#,
+        filter.store_id,
+        filter.category_id,
+        filter.pattern,
+        page.limit(),
+        page.offset()
+    )
+    .fetch_all(pool)
+    .await?;
+    let cards = rows
+        .into_iter()
+        .map(|r| {
+            let card = ProductCard {
+                id: r.id,
+                store_id: r.store_id,
+                name: r.name,
+                category: r.category,
+                unit: r.unit,
+                price: Money::from_fen(r.price_fen),
+                stock: StockState::from_levels(r.on_hand, r.reserved),
+            };
+            (card, r.store_name)
+        })
+        .collect();
+    Ok((cards, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_wildcards_in_searches_are_literal() {
+        assert_eq!(contains_pattern("milk"), "%milk%");
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
 }

@@ -1,13 +1,13 @@
 //! The city's stores (customer home) and the merchant's own stores.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
-use super::api::{get_store_stock, list_stores, my_stores};
-use super::model::StoreCard;
+use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, search};
+use super::model::{ProductCard, StockState, StoreCard};
 use crate::error::AppError;
-use crate::ui::{Pager, page_param, when_loaded};
+use crate::ui::{Pager, encode_query_value, page_param, when_loaded};
 
 fn store_card(s: StoreCard, href: Option<String>) -> impl IntoView {
     let open = if s.open_now {
@@ -42,9 +42,13 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <section data-test="customer-home">
             <h1>"Stores near you 附近门店"</h1>
+            <SearchBox action="/search" value=String::new() placeholder="Search stores and products 搜索门店和商品"/>
             {when_loaded(stores, move |p| view! {
                 <ul class="stores">
-                    {p.items.clone().into_iter().map(|s| store_card(s, None)).collect_view()}
+                    {p.items.clone().into_iter().map(|s| {
+                        let href = format!("/stores/{}", s.id);
+                        store_card(s, Some(href))
+                    }).collect_view()}
                 </ul>
                 <Pager page=p base="/".to_string()/>
             })}
@@ -128,5 +132,154 @@ pub fn MerchantStorePage() -> impl IntoView {
                 </section>
             }
         })}
+    }
+}
+
+/// A plain GET search form (works before hydration; the URL is shareable).
+#[component]
+fn SearchBox(
+    #[prop(into)] action: String,
+    value: String,
+    placeholder: &'static str,
+    #[prop(default = None)] hidden: Option<(&'static str, String)>,
+) -> impl IntoView {
+    view! {
+        <form class="search" method="get" action=action role="search" data-test="search-form">
+            {hidden.map(|(name, value)| view! { <input type="hidden" name=name value=value/> })}
+            <input type="search" name="q" value=value placeholder=placeholder aria-label=placeholder maxlength="60" data-test="search-input"/>
+            <button type="submit">"Search 搜索"</button>
+        </form>
+    }
+}
+
+fn stock_badge(stock: StockState) -> impl IntoView {
+    match stock {
+        StockState::Available => view! { <span class="badge open">"In stock 有货"</span> }.into_any(),
+        StockState::Low(n) => view! { <span class="badge low" data-test="low-stock">{format!("Only {n} left 仅剩{n}件")}</span> }.into_any(),
+        StockState::SoldOut => view! { <span class="badge closed" data-test="sold-out">"Sold out 已售罄"</span> }.into_any(),
+    }
+}
+
+fn product_card(p: ProductCard, store: Option<(String, String)>) -> impl IntoView {
+    let sold_out = p.stock == StockState::SoldOut;
+    view! {
+        <li class=if sold_out { "product sold-out" } else { "product" } data-test="product-card">
+            <h3>{p.name}</h3>
+            <p class="muted">{p.category} " · " {p.unit}</p>
+            {store.map(|(href, name)| view! { <p><a href=href>{name}</a></p> })}
+            <p class="price-line"><strong class="price">{p.price.to_string()}</strong> {stock_badge(p.stock)}</p>
+        </li>
+    }
+}
+
+/// Query string for a store page with these filters (page 1 unless given).
+fn menu_query(category: Option<&str>, q: &str) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = category {
+        parts.push(format!("category={}", encode_query_value(c)));
+    }
+    if !q.is_empty() {
+        parts.push(format!("q={}", encode_query_value(q)));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// A store's shelf: categories as tabs, a search box, product cards with their stock state.
+#[component]
+pub fn StorePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let page = page_param();
+    let store_id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| Uuid::parse_str(&s).ok())
+    };
+    let category = move || query.read().get("category");
+    let q = move || query.read().get("q").unwrap_or_default();
+    let menu = Resource::new(
+        move || (store_id(), category(), q(), page()),
+        |(id, category, q, page)| async move {
+            let Some(id) = id else {
+                return Err(AppError::NotFound);
+            };
+            let category_id = match category {
+                None => None,
+                Some(c) => Some(Uuid::parse_str(&c).map_err(|_| AppError::NotFound)?),
+            };
+            get_store_menu(id, category_id, q, page).await
+        },
+    );
+    view! {
+        {when_loaded(menu, move |m| {
+            let base = format!("/stores/{}", m.store.id);
+            let current = category();
+            let q_now = q();
+            let all_href = format!("{base}{}", menu_query(None, &q_now));
+            let pager_base = format!("{base}{}", menu_query(current.as_deref(), &q_now));
+            let hidden = current.clone().map(|c| ("category", c));
+            let empty = m.products.items.is_empty();
+            view! {
+                <section data-test="store-page">
+                    {store_card(m.store.clone(), None)}
+                    <SearchBox action=base.clone() value=q_now.clone() placeholder="Search this store 搜索本店商品" hidden=hidden/>
+                    <nav class="tabs" aria-label="Categories" data-test="category-tabs">
+                        <a href=all_href class:active=current.is_none()>"All 全部"</a>
+                        {m.categories.into_iter().map(|c| {
+                            let href = format!("{base}{}", menu_query(Some(&c.id.to_string()), &q_now));
+                            let active = current.as_deref() == Some(c.id.to_string().as_str());
+                            view! { <a href=href class:active=active>{c.name} <span class="muted">{format!(" {}", c.products)}</span></a> }
+                        }).collect_view()}
+                    </nav>
+                    {empty.then(|| view! { <p data-test="no-products">"Nothing matches here. Try another word or category."</p> })}
+                    <ul class="products">
+                        {m.products.items.clone().into_iter().map(|p| product_card(p, None)).collect_view()}
+                    </ul>
+                    <Pager page=m.products base=pager_base/>
+                </section>
+            }
+        })}
+    }
+}
+
+/// Search across all stores and products.
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = use_query_map();
+    let page = page_param();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let results = Resource::new(move || (q(), page()), |(q, page)| search(q, page));
+    view! {
+        <section data-test="search-page">
+            <h1>"Search 搜索"</h1>
+            <SearchBox action="/search" value=q() placeholder="Search stores and products 搜索门店和商品"/>
+            {when_loaded(results, move |r| {
+                let base = format!("/search?q={}", encode_query_value(&q()));
+                let nothing = r.stores.is_empty() && r.products.items.is_empty();
+                view! {
+                    {nothing.then(|| view! { <p data-test="no-results">"No store or product matches. Try a shorter word."</p> })}
+                    {(!r.stores.is_empty()).then(|| view! { <h2>"Stores 门店"</h2> })}
+                    <ul class="stores">
+                        {r.stores.clone().into_iter().map(|s| {
+                            let href = format!("/stores/{}", s.id);
+                            store_card(s, Some(href))
+                        }).collect_view()}
+                    </ul>
+                    {(!r.products.items.is_empty()).then(|| view! { <h2>"Products 商品"</h2> })}
+                    <ul class="products">
+                        {r.products.items.clone().into_iter().map(|(p, store)| {
+                            let href = format!("/stores/{}", p.store_id);
+                            product_card(p, Some((href, store)))
+                        }).collect_view()}
+                    </ul>
+                    <Pager page=r.products base=base/>
+                }
+            })}
+        </section>
     }
 }
