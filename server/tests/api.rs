@@ -793,3 +793,197 @@ async fn search_finds_stores_and_products_across_the_city(pool: PgPool) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "q");
 }
+
+async fn product_of(pool: &PgPool, store_slug: &str, name_like: &str) -> String {
+    sqlx::query_scalar(
+        "select p.id::text from products p join stores s on s.id = p.store_id
+         where s.slug = $1 and p.name ilike $2 order by p.name limit 1",
+    )
+    .bind(store_slug)
+    .bind(format!("%{name_like}%"))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn only_customers_have_carts(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let product = product_of(&pool, "songda-mart-jingan", "coca").await;
+    let form = [("product_id", product.as_str()), ("quantity", "1")];
+    assert_eq!(
+        app.post("/api/set_cart_quantity", &form, None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.post("/api/my_carts", &[("page", "1")], None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for role in ["merchant", "courier", "ops"] {
+        let cookie = app.login_as(role).await;
+        let status = app
+            .post("/api/set_cart_quantity", &form, Some(&cookie))
+            .await
+            .status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
+        let status = app
+            .post("/api/my_carts", &[("page", "1")], Some(&cookie))
+            .await
+            .status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
+    }
+    // Store pages ask for the cart of anyone: visitors simply have none.
+    let store = store_id(&pool, "songda-mart-jingan").await;
+    let (status, body) = json(
+        app.post("/api/store_cart", &[("store_id", &store)], None)
+            .await,
+    )
+    .await;
+    assert_eq!((status, body), (StatusCode::OK, Value::Null));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_cart_keeps_lines_per_store_and_follows_the_customer_across_devices(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let phone = app.login_as("customer").await;
+    let cola = product_of(&pool, "songda-mart-jingan", "coca").await;
+    let chips = product_of(&pool, "songda-mart-jingan", "chips").await;
+    let roses = product_of(&pool, "huayu-flowers-wukang", "red roses").await;
+
+    let set = |product: &str, qty: &str, cookie: &str| {
+        let form = [
+            ("product_id", product.to_string()),
+            ("quantity", qty.to_string()),
+        ];
+        let app = &app;
+        let cookie = cookie.to_string();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            json(
+                app.post("/api/set_cart_quantity", &form, Some(&cookie))
+                    .await,
+            )
+            .await
+        }
+    };
+    let (status, cart) = set(&cola, "2", &phone).await;
+    assert_eq!(status, StatusCode::OK, "{cart}");
+    let (_, cart) = set(&chips, "1", &phone).await;
+    assert_eq!(cart["items"], 3);
+    let expected: i64 = sqlx::query_scalar(
+        "select sum(price_fen * q)::bigint from products p join (values ($1::uuid, 2), ($2::uuid, 1)) v(id, q) on v.id = p.id",
+    )
+    .bind(uuid::Uuid::parse_str(&cola).unwrap())
+    .bind(uuid::Uuid::parse_str(&chips).unwrap())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cart["subtotal"], expected,
+        "subtotal is computed on the server"
+    );
+    set(&roses, "1", &phone).await;
+
+    // Another device, same account: the same two carts, newest first.
+    let laptop = app.login_as("customer").await;
+    let (_, carts) = json(
+        app.post("/api/my_carts", &[("page", "1")], Some(&laptop))
+            .await,
+    )
+    .await;
+    assert_eq!(carts["total"], 2);
+    assert!(
+        carts["items"][0]["store_name"]
+            .as_str()
+            .unwrap()
+            .contains("Huayu")
+    );
+    assert_eq!(carts["items"][1]["items"], 3);
+
+    // Quantity 0 removes the line; the last line removes the cart.
+    let (_, cart) = set(&chips, "0", &laptop).await;
+    assert_eq!(cart["items"], 2);
+    set(&roses, "0", &laptop).await;
+    let (_, carts) = json(
+        app.post("/api/my_carts", &[("page", "1")], Some(&phone))
+            .await,
+    )
+    .await;
+    assert_eq!(carts["total"], 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn carts_refuse_bad_quantities_unlisted_and_unavailable_products(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let cookie = app.login_as("customer").await;
+    let cola = product_of(&pool, "songda-mart-jingan", "coca").await;
+    let post = |product: String, qty: &'static str| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            json(
+                app.post(
+                    "/api/set_cart_quantity",
+                    &[("product_id", product.as_str()), ("quantity", qty)],
+                    Some(&cookie),
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    for qty in ["100", "-1"] {
+        let (status, body) = post(cola.clone(), qty).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("quantity")),
+            "{qty}"
+        );
+    }
+    let (status, _) = post(cola.clone(), "abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(uuid::Uuid::now_v7().to_string(), "1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    sqlx::query("update stock_levels set on_hand = 5, reserved = 2 where product_id::text = $1")
+        .bind(&cola)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, body) = post(cola.clone(), "4").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["message"].as_str().unwrap().contains("Only 3 left"),
+        "{body}"
+    );
+    assert_eq!(post(cola.clone(), "3").await.0, StatusCode::OK);
+
+    sqlx::query("update products set listed = false where id::text = $1")
+        .bind(&cola)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, body) = post(cola.clone(), "2").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["message"].as_str().unwrap().contains("no longer sold"),
+        "{body}"
+    );
+    // The line already in the cart stays visible, marked as not orderable, and can be removed.
+    let (_, carts) = json(
+        app.post("/api/my_carts", &[("page", "1")], Some(&cookie))
+            .await,
+    )
+    .await;
+    assert_eq!(carts["items"][0]["lines"][0]["orderable"], false);
+    assert_eq!(post(cola.clone(), "0").await.0, StatusCode::OK);
+    let lines: i64 = sqlx::query_scalar("select count(*) from cart_items")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(lines, 0);
+}

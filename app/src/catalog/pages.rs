@@ -7,6 +7,8 @@ use uuid::Uuid;
 use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, search};
 use super::model::{ProductCard, StockState, StoreCard};
 use crate::error::AppError;
+use crate::orders::api::store_cart;
+use crate::orders::pages::{CartBar, CartButtons, StoreCart};
 use crate::ui::{Pager, encode_query_value, page_param, when_loaded};
 
 fn store_card(s: StoreCard, href: Option<String>) -> impl IntoView {
@@ -160,14 +162,20 @@ fn stock_badge(stock: StockState) -> impl IntoView {
     }
 }
 
-fn product_card(p: ProductCard, store: Option<(String, String)>) -> impl IntoView {
+fn product_card(
+    p: ProductCard,
+    store: Option<(String, String)>,
+    cart: Option<StoreCart>,
+) -> impl IntoView {
     let sold_out = p.stock == StockState::SoldOut;
+    let product_id = p.id;
     view! {
         <li class=if sold_out { "product sold-out" } else { "product" } data-test="product-card">
             <h3>{p.name}</h3>
             <p class="muted">{p.category} " · " {p.unit}</p>
             {store.map(|(href, name)| view! { <p><a href=href>{name}</a></p> })}
             <p class="price-line"><strong class="price">{p.price.to_string()}</strong> {stock_badge(p.stock)}</p>
+            {cart.map(|cart| view! { <CartButtons cart product_id sold_out/> })}
         </li>
     }
 }
@@ -212,11 +220,14 @@ pub fn StorePage() -> impl IntoView {
                 None => None,
                 Some(c) => Some(Uuid::parse_str(&c).map_err(|_| AppError::NotFound)?),
             };
-            get_store_menu(id, category_id, q, page).await
+            let menu = get_store_menu(id, category_id, q, page).await?;
+            let cart = store_cart(id).await?;
+            Ok((menu, cart))
         },
     );
     view! {
-        {when_loaded(menu, move |m| {
+        {when_loaded(menu, move |(m, cart)| {
+            let cart = StoreCart::new(cart);
             let base = format!("/stores/{}", m.store.id);
             let current = category();
             let q_now = q();
@@ -238,9 +249,10 @@ pub fn StorePage() -> impl IntoView {
                     </nav>
                     {empty.then(|| view! { <p data-test="no-products">"Nothing matches here. Try another word or category."</p> })}
                     <ul class="products">
-                        {m.products.items.clone().into_iter().map(|p| product_card(p, None)).collect_view()}
+                        {m.products.items.clone().into_iter().map(|p| product_card(p, None, Some(cart))).collect_view()}
                     </ul>
                     <Pager page=m.products base=pager_base/>
+                    <CartBar cart/>
                 </section>
             }
         })}
@@ -274,7 +286,7 @@ pub fn SearchPage() -> impl IntoView {
                     <ul class="products">
                         {r.products.items.clone().into_iter().map(|(p, store)| {
                             let href = format!("/stores/{}", p.store_id);
-                            product_card(p, Some((href, store)))
+                            product_card(p, Some((href, store)), None)
                         }).collect_view()}
                     </ul>
                     <Pager page=r.products base=base/>

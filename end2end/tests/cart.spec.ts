@@ -1,0 +1,57 @@
+import { test, expect, Page } from '@playwright/test';
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  return errors;
+}
+
+test('a visitor who adds to cart is asked to log in and comes back to the store', async ({ page }) => {
+  await page.goto('/search?q=Songda%20Mart');
+  await page.getByRole('link', { name: /Songda Mart · 人民广场/ }).click();
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  const storeUrl = page.url();
+  await page.getByTestId('add-to-cart').first().click();
+  await expect(page).toHaveURL(/\/login\?next=\/stores\//);
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByTestId('demo-login-customer').click();
+  await expect(page).toHaveURL(storeUrl);
+});
+
+test('a customer fills a cart that survives a reload and edits it on the cart page', async ({ page }) => {
+  const errors = watchErrors(page);
+  // A new customer, so the cart starts empty however often this runs against one database.
+  await page.goto('/signup?next=/search%3Fq%3DLinjia');
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await page.getByTestId('login-input').fill(`cart-${Date.now()}@example.cn`);
+  await page.getByTestId('password-input').fill('a good password');
+  await page.getByTestId('signup-submit').click();
+  await page.getByRole('link', { name: /Linjia Market/ }).first().click();
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+
+  const water = page.getByTestId('product-card').filter({ hasText: 'Spring water' });
+  await water.getByTestId('add-to-cart').click();
+  await expect(water.getByTestId('quantity')).toHaveText('1');
+  await water.getByTestId('more').click();
+  await expect(water.getByTestId('quantity')).toHaveText('2');
+  const cola = page.getByTestId('product-card').filter({ hasText: 'Coca-Cola' });
+  await cola.getByTestId('add-to-cart').click();
+  await expect(page.getByTestId('cart-count')).toContainText('3 items');
+
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await expect(water.getByTestId('quantity')).toHaveText('2');
+  await expect(page.getByTestId('cart-count')).toContainText('3 items');
+
+  await page.getByRole('link', { name: /View cart/ }).click();
+  await expect(page.getByTestId('cart-page')).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  const cart = page.getByTestId('cart').filter({ hasText: 'Linjia' });
+  await expect(cart.getByTestId('cart-line')).toHaveCount(2);
+  await cart.getByTestId('cart-line').filter({ hasText: 'Coca-Cola' }).getByTestId('remove').click();
+  await expect(cart.getByTestId('cart-line')).toHaveCount(1);
+  await cart.getByTestId('cart-line').getByTestId('less').click();
+  await expect(cart.getByTestId('quantity')).toHaveText('1');
+  expect(errors).toEqual([]);
+});
