@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod delivery;
 pub mod demo;
 pub mod dispatch;
 pub mod error;

@@ -987,3 +987,90 @@ async fn carts_refuse_bad_quantities_unlisted_and_unavailable_products(pool: PgP
         .unwrap();
     assert_eq!(lines, 0);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn nearby_stores_are_sorted_by_distance_with_fee_eta_and_range(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    // Standing at Jing'an Temple.
+    let ask = |kind: &'static str| {
+        let app = &app;
+        async move {
+            json(
+                app.post(
+                    "/api/nearby_stores",
+                    &[
+                        ("lat", "31.2233"),
+                        ("lng", "121.4456"),
+                        ("kind", kind),
+                        ("page", "1"),
+                    ],
+                    None,
+                )
+                .await,
+            )
+            .await
+        }
+    };
+    let (status, near) = ask("").await;
+    assert_eq!(status, StatusCode::OK, "{near}");
+    let items = near["items"].as_array().unwrap();
+    assert_eq!(near["total"], 14);
+    assert!(
+        items[0]["store"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("静安寺")
+    );
+    assert_eq!(items[0]["distance_m"], 0);
+    let distances: Vec<i64> = items
+        .iter()
+        .map(|i| i["distance_m"].as_i64().unwrap())
+        .collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    // The database's distance agrees with the routing engine's.
+    let bakery = items
+        .iter()
+        .find(|i| i["store"]["name"].as_str().unwrap().contains("徐家汇"))
+        .unwrap();
+    let expected = routing::haversine_m(31.2233, 121.4456, 31.1950, 121.4370);
+    assert!((bakery["distance_m"].as_f64().unwrap() - expected).abs() <= 1.0);
+    // Out-of-range stores are listed, marked, not hidden.
+    let far: Vec<&Value> = items.iter().filter(|i| i["in_range"] == false).collect();
+    for f in &far {
+        assert!(
+            f["distance_m"].as_i64().unwrap() > f["store"]["delivery_radius_m"].as_i64().unwrap()
+        );
+    }
+    let first = &items[0];
+    assert_eq!(first["delivery_fee"], 300);
+    assert_eq!(first["eta_min"], first["store"]["prep_time_min"]);
+
+    let (_, pharmacies) = ask("pharmacy").await;
+    assert_eq!(pharmacies["total"], 2);
+    assert!(
+        pharmacies["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["store"]["kind"] == "pharmacy")
+    );
+
+    let (status, body) = ask("casino").await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind"))
+    );
+    let (status, body) = json(
+        app.post(
+            "/api/nearby_stores",
+            &[("lat", "95"), ("lng", "121"), ("kind", ""), ("page", "1")],
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("lat"))
+    );
+}

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::model::{MemberStore, SearchResults, StoreCard, StoreMenu, StoreStock};
+use super::model::{MemberStore, NearbyStore, SearchResults, StoreCard, StoreMenu, StoreStock};
 use crate::error::AppError;
 use crate::page::Page;
 
@@ -111,4 +111,48 @@ pub async fn search(q: String, page: u32) -> Result<SearchResults, AppError> {
         stores,
         products: req.wrap(products, total),
     })
+}
+
+/// Stores seen from a delivery point, nearest first: distance, whether they deliver there,
+/// delivery fee and ETA. Stores out of range are listed as such, not hidden. Anyone may ask.
+#[server(endpoint = "nearby_stores")]
+pub async fn nearby_stores(
+    lat: f64,
+    lng: f64,
+    kind: String,
+    page: u32,
+) -> Result<Page<NearbyStore>, AppError> {
+    // Public: looking around needs no account.
+    let here = crate::geo::GeoPoint::new(lat, lng)?;
+    let kind = match kind.trim() {
+        "" => None,
+        k if super::model::KINDS.iter().any(|(id, _)| *id == k) => Some(k.to_string()),
+        _ => {
+            return Err(AppError::validation(
+                "kind",
+                "Choose one of the store kinds shown.",
+            ));
+        }
+    };
+    let state = context::state()?;
+    let req = PageReq::new(page, 12);
+    let (ids, total) =
+        super::db::nearby_store_ids(&state.pool, here.lat, here.lng, kind.as_deref(), req).await?;
+    let just_ids: Vec<Uuid> = ids.iter().map(|(id, _)| *id).collect();
+    let mut cards = super::db::store_cards_by_id(&state.pool, &just_ids).await?;
+    let items = ids
+        .into_iter()
+        .filter_map(|(id, distance)| {
+            let at = cards.iter().position(|c| c.id == id)?;
+            let store = cards.swap_remove(at);
+            Some(NearbyStore {
+                in_range: distance <= f64::from(store.delivery_radius_m),
+                distance_m: distance.round() as i32,
+                delivery_fee: crate::delivery::delivery_fee(distance),
+                eta_min: crate::delivery::eta_minutes(store.prep_time_min, distance, 1.0),
+                store,
+            })
+        })
+        .collect();
+    Ok(req.wrap(items, total))
 }

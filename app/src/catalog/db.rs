@@ -256,6 +256,50 @@ pub async fn product_cards(
     Ok((cards, total))
 }
 
+/// Stores (of one kind, or all) by straight-line distance from a point, nearest first.
+/// The haversine here matches `routing::haversine_m` (same formula and radius).
+pub async fn nearby_store_ids(
+    pool: &PgPool,
+    lat: f64,
+    lng: f64,
+    kind: Option<&str>,
+    page: PageReq,
+) -> Result<(Vec<(Uuid, f64)>, i64), sqlx::Error> {
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from stores where $1::text is null or kind = $1"#,
+        kind
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query!(
+        r#"select id, distance_m as "distance_m!" from (
+               select s.id, 2 * 6371008.8 * asin(sqrt(
+                          power(sin(radians(s.lat - $1) / 2), 2)
+                          + cos(radians($1)) * cos(radians(s.lat)) * power(sin(radians(s.lng - $2) / 2), 2)
+                      )) as distance_m
+               from stores s
+               where $3::text is null or s.kind = $3
+           ) d
+           order by distance_m, id
+           limit $4 offset $5"#,
+        lat,
+        lng,
+        kind,
+        page.limit(),
+        page.offset()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        rows.into_iter().map(|r| (r.id, r.distance_m)).collect(),
+        total,
+    ))
+}
+
+pub async fn store_cards_by_id(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<StoreCard>, sqlx::Error> {
+    store_cards(pool, Some(ids), None, PageReq::new(1, 100)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::contains_pattern;

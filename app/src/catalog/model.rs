@@ -36,6 +36,26 @@ impl StoreCard {
     }
 }
 
+/// The store kinds customers can filter by, with their labels.
+pub const KINDS: [(&str, &str); 6] = [
+    ("grocery", "Grocery 超市"),
+    ("fresh", "Fresh 生鲜"),
+    ("pharmacy", "Pharmacy 药店"),
+    ("flowers", "Flowers 鲜花"),
+    ("bakery", "Bakery 烘焙"),
+    ("restaurant", "Restaurant 餐厅"),
+];
+
+/// A store seen from a delivery point: how far, whether it delivers there, fee and ETA.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NearbyStore {
+    pub store: StoreCard,
+    pub distance_m: i32,
+    pub in_range: bool,
+    pub delivery_fee: Money,
+    pub eta_min: i32,
+}
+
 /// A store as its staff see it in the console.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberStore {

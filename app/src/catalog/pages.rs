@@ -4,14 +4,18 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
-use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, search};
-use super::model::{ProductCard, StockState, StoreCard};
+use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, nearby_stores, search};
+use super::model::{KINDS, NearbyStore, ProductCard, StockState, StoreCard};
 use crate::error::AppError;
 use crate::orders::api::store_cart;
 use crate::orders::pages::{CartBar, CartButtons, StoreCart};
+use crate::page::Page;
 use crate::ui::{Pager, encode_query_value, page_param, when_loaded};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 
-fn store_card(s: StoreCard, href: Option<String>) -> impl IntoView {
+/// A store as a list item; `above` goes first (e.g. distance, fee and ETA from here).
+fn store_card(s: StoreCard, href: Option<String>, above: Option<AnyView>) -> impl IntoView {
     let open = if s.open_now {
         "Open 营业中"
     } else {
@@ -23,6 +27,7 @@ fn store_card(s: StoreCard, href: Option<String>) -> impl IntoView {
     };
     view! {
         <li class="store" data-test="store-card">
+            {above}
             <h3>{title}</h3>
             <p class="muted">{s.kind_label()} " · " {s.address.clone()}</p>
             <p>
@@ -37,22 +42,140 @@ fn store_card(s: StoreCard, href: Option<String>) -> impl IntoView {
     }
 }
 
+/// What the home page lists: all stores by name, or stores seen from the customer's location.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+enum StoreList {
+    All(Page<StoreCard>),
+    Nearby(Page<NearbyStore>),
+}
+
+/// Asks the browser where the customer is, then shows stores from there.
+#[component]
+fn LocateButton() -> impl IntoView {
+    let status = RwSignal::new(None::<String>);
+    let locate = move |_| {
+        status.set(Some("Finding your location…".to_string()));
+        let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) else {
+            status.set(Some(
+                "This browser cannot share a location: browse all stores below.".into(),
+            ));
+            return;
+        };
+        // GeolocationPosition is an unstable web-sys type; read the two numbers by name instead.
+        let found = Closure::once_into_js(move |pos: wasm_bindgen::JsValue| {
+            let number = |obj: &wasm_bindgen::JsValue, key: &str| {
+                js_sys::Reflect::get(obj, &key.into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+            };
+            let coords = js_sys::Reflect::get(&pos, &"coords".into()).unwrap_or_default();
+            match (
+                number(&coords, "latitude"),
+                number(&coords, "longitude"),
+                web_sys::window(),
+            ) {
+                (Some(lat), Some(lng), Some(w)) => {
+                    let _ = w.location().assign(&format!("/?lat={lat:.5}&lng={lng:.5}"));
+                }
+                _ => status.set(Some(
+                    "The browser gave no usable location: browse all stores below.".into(),
+                )),
+            }
+        });
+        let failed = Closure::once_into_js(move |_: wasm_bindgen::JsValue| {
+            status.set(Some(
+                "Location is off or unavailable. Allow it for this site, or browse all stores below.".into(),
+            ));
+        });
+        let _ = geo.get_current_position_with_error_callback(
+            found.unchecked_ref(),
+            Some(failed.unchecked_ref()),
+        );
+    };
+    view! {
+        <p class="locate">
+            <button type="button" on:click=locate data-test="locate">"Use my location 使用我的位置"</button>
+            <span class="muted" role="status" data-test="locate-status">{move || status.get()}</span>
+        </p>
+    }
+}
+
+fn nearby_card(n: NearbyStore) -> impl IntoView {
+    let href = format!("/stores/{}", n.store.id);
+    let distance = format!("{:.1} km", f64::from(n.distance_m) / 1000.0);
+    let delivery = if n.in_range {
+        view! {
+            <span data-test="fee">" · delivery " {n.delivery_fee.to_string()}</span>
+            <span data-test="eta">" · about " {n.eta_min} " min"</span>
+        }
+        .into_any()
+    } else {
+        view! { <span class="badge closed" data-test="out-of-range">"Out of delivery range 超出配送范围 (pickup only)"</span> }
+            .into_any()
+    };
+    let above = view! {
+        <p class="delivery-line" data-test="nearby"><strong data-test="distance">{distance}</strong> " " {delivery}</p>
+    };
+    store_card(n.store, Some(href), Some(above.into_any()))
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let query = use_query_map();
     let page = page_param();
-    let stores = Resource::new(page, list_stores);
+    let point = move || {
+        let q = query.read();
+        let lat = q.get("lat")?.parse::<f64>().ok()?;
+        let lng = q.get("lng")?.parse::<f64>().ok()?;
+        Some((lat, lng))
+    };
+    let kind = move || query.read().get("kind").unwrap_or_default();
+    let stores = Resource::new(
+        move || (point(), kind(), page()),
+        |(point, kind, page)| async move {
+            match point {
+                Some((lat, lng)) => nearby_stores(lat, lng, kind, page)
+                    .await
+                    .map(StoreList::Nearby),
+                None => list_stores(page).await.map(StoreList::All),
+            }
+        },
+    );
     view! {
         <section data-test="customer-home">
             <h1>"Stores near you 附近门店"</h1>
             <SearchBox action="/search" value=String::new() placeholder="Search stores and products 搜索门店和商品"/>
-            {when_loaded(stores, move |p| view! {
-                <ul class="stores">
-                    {p.items.clone().into_iter().map(|s| {
-                        let href = format!("/stores/{}", s.id);
-                        store_card(s, Some(href))
-                    }).collect_view()}
-                </ul>
-                <Pager page=p base="/".to_string()/>
+            <LocateButton/>
+            {when_loaded(stores, move |list| match list {
+                StoreList::All(p) => view! {
+                    <p class="muted">"All stores by name. Use your location to see distance, delivery fee and time."</p>
+                    <ul class="stores">
+                        {p.items.clone().into_iter().map(|s| {
+                            let href = format!("/stores/{}", s.id);
+                            store_card(s, Some(href), None)
+                        }).collect_view()}
+                    </ul>
+                    <Pager page=p base="/".to_string()/>
+                }.into_any(),
+                StoreList::Nearby(p) => {
+                    let (lat, lng) = point().unwrap_or_default();
+                    let here = format!("/?lat={lat:.5}&lng={lng:.5}");
+                    let current = kind();
+                    let pager_base = if current.is_empty() { here.clone() } else { format!("{here}&kind={current}") };
+                    view! {
+                        <nav class="tabs" aria-label="Store kinds" data-test="kind-tabs">
+                            <a href=here.clone() class:active=current.is_empty()>"All 全部"</a>
+                            {KINDS.iter().map(|(id, label)| {
+                                let href = format!("{here}&kind={id}");
+                                view! { <a href=href class:active=current == *id>{*label}</a> }
+                            }).collect_view()}
+                        </nav>
+                        <ul class="stores">
+                            {p.items.clone().into_iter().map(nearby_card).collect_view()}
+                        </ul>
+                        <Pager page=p base=pager_base/>
+                    }.into_any()
+                }
             })}
         </section>
     }
@@ -72,10 +195,8 @@ pub fn MerchantHome() -> impl IntoView {
                 <ul class="stores">
                     {p.items.clone().into_iter().map(|m| {
                         let href = format!("/merchant/stores/{}", m.store.id);
-                        view! {
-                            <div class="member-role">{m.member_role.clone()}</div>
-                            {store_card(m.store, Some(href))}
-                        }
+                        let role = view! { <div class="member-role">{m.member_role.clone()}</div> };
+                        store_card(m.store, Some(href), Some(role.into_any()))
                     }).collect_view()}
                 </ul>
                 <Pager page=p base="/merchant".to_string()/>
@@ -237,7 +358,7 @@ pub fn StorePage() -> impl IntoView {
             let empty = m.products.items.is_empty();
             view! {
                 <section data-test="store-page">
-                    {store_card(m.store.clone(), None)}
+                    <ul class="stores">{store_card(m.store.clone(), None, None)}</ul>
                     <SearchBox action=base.clone() value=q_now.clone() placeholder="Search this store 搜索本店商品" hidden=hidden/>
                     <nav class="tabs" aria-label="Categories" data-test="category-tabs">
                         <a href=all_href class:active=current.is_none()>"All 全部"</a>
@@ -279,7 +400,7 @@ pub fn SearchPage() -> impl IntoView {
                     <ul class="stores">
                         {r.stores.clone().into_iter().map(|s| {
                             let href = format!("/stores/{}", s.id);
-                            store_card(s, Some(href))
+                            store_card(s, Some(href), None)
                         }).collect_view()}
                     </ul>
                     {(!r.products.items.is_empty()).then(|| view! { <h2>"Products 商品"</h2> })}
