@@ -2,6 +2,7 @@
 //! the `ssr` feature; the browser build (`hydrate`) gets the same pages and types.
 
 pub mod accounts;
+pub mod addresses;
 pub mod catalog;
 pub mod delivery;
 pub mod demo;
@@ -25,6 +26,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use accounts::pages::{AccountMenu, LoginPage, SignupPage};
+use addresses::pages::AddressesPage;
 use catalog::pages::{HomePage, MerchantHome, MerchantStorePage, SearchPage, StorePage};
 use dispatch::pages::CourierHome;
 use ops::pages::OpsHome;
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/stores/:id") view=StorePage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/addresses") view=AddressesPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>

@@ -1074,3 +1074,108 @@ async fn nearby_stores_are_sorted_by_distance_with_fee_eta_and_range(pool: PgPoo
         (StatusCode::UNPROCESSABLE_ENTITY, Some("lat"))
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn customers_keep_their_own_addresses(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let good = [
+        ("label", "Home"),
+        ("contact_name", "李娜"),
+        ("phone", "138 1234 5678"),
+        ("detail", "Building 3, 12F, 1203"),
+        ("lat", "31.2301"),
+        ("lng", "121.4501"),
+    ];
+    assert_eq!(
+        app.post("/api/add_address", &good, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for role in ["merchant", "courier", "ops"] {
+        let cookie = app.login_as(role).await;
+        assert_eq!(
+            app.post("/api/add_address", &good, Some(&cookie))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN,
+            "{role}"
+        );
+    }
+
+    let li = app.login_as("customer").await;
+    let (status, saved) = json(app.post("/api/add_address", &good, Some(&li)).await).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        saved["phone_masked"], "138****5678",
+        "the browser never gets the full number back"
+    );
+
+    let bad: [(&str, &str, &str); 4] = [
+        ("phone", "12345", "phone"),
+        ("contact_name", " ", "contact_name"),
+        ("lat", "91", "lat"),
+        ("detail", "", "detail"),
+    ];
+    for (key, value, field) in bad {
+        let form: Vec<(&str, &str)> = good
+            .iter()
+            .map(|(k, v)| if *k == key { (*k, value) } else { (*k, *v) })
+            .collect();
+        let (status, body) = json(app.post("/api/add_address", &form, Some(&li)).await).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{key}={value}"
+        );
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from addresses")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "bad input saves nothing");
+
+    // Another customer neither sees nor deletes it.
+    let other = app
+        .post(
+            "/api/signup",
+            &[
+                ("login", "13900009999"),
+                ("password", "another one"),
+                ("display_name", ""),
+            ],
+            None,
+        )
+        .await;
+    let other = session_cookie(other.headers()).unwrap();
+    let (_, theirs) = json(
+        app.post("/api/my_addresses", &[("page", "1")], Some(&other))
+            .await,
+    )
+    .await;
+    assert_eq!(theirs["total"], 0);
+    let id = saved["id"].as_str().unwrap();
+    let status = app
+        .post("/api/delete_address", &[("id", id)], Some(&other))
+        .await
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, mine) = json(
+        app.post("/api/my_addresses", &[("page", "1")], Some(&li))
+            .await,
+    )
+    .await;
+    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["items"][0]["label"], "Home");
+    assert_eq!(
+        app.post("/api/delete_address", &[("id", id)], Some(&li))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let (_, mine) = json(
+        app.post("/api/my_addresses", &[("page", "1")], Some(&li))
+            .await,
+    )
+    .await;
+    assert_eq!(mine["total"], 0);
+}

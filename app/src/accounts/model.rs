@@ -91,6 +91,16 @@ impl LoginId {
     }
 }
 
+/// A mainland China mobile number for a delivery contact (normalized to 11 digits).
+pub fn parse_contact_phone(input: &str) -> Result<String, AppError> {
+    parse_phone(input.trim()).map_err(|_| {
+        AppError::validation(
+            "phone",
+            "Enter the contact's mobile number: 11 digits starting with 1.",
+        )
+    })
+}
+
 fn parse_phone(s: &str) -> Result<String, AppError> {
     let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let digits = digits

@@ -11,8 +11,6 @@ use crate::orders::api::store_cart;
 use crate::orders::pages::{CartBar, CartButtons, StoreCart};
 use crate::page::Page;
 use crate::ui::{Pager, encode_query_value, page_param, when_loaded};
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
 
 /// A store as a list item; `above` goes first (e.g. distance, fee and ETA from here).
 fn store_card(s: StoreCard, href: Option<String>, above: Option<AnyView>) -> impl IntoView {
@@ -55,41 +53,13 @@ fn LocateButton() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     let locate = move |_| {
         status.set(Some("Finding your location…".to_string()));
-        let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) else {
-            status.set(Some(
-                "This browser cannot share a location: browse all stores below.".into(),
-            ));
-            return;
-        };
-        // GeolocationPosition is an unstable web-sys type; read the two numbers by name instead.
-        let found = Closure::once_into_js(move |pos: wasm_bindgen::JsValue| {
-            let number = |obj: &wasm_bindgen::JsValue, key: &str| {
-                js_sys::Reflect::get(obj, &key.into())
-                    .ok()
-                    .and_then(|v| v.as_f64())
-            };
-            let coords = js_sys::Reflect::get(&pos, &"coords".into()).unwrap_or_default();
-            match (
-                number(&coords, "latitude"),
-                number(&coords, "longitude"),
-                web_sys::window(),
-            ) {
-                (Some(lat), Some(lng), Some(w)) => {
+        crate::addresses::pages::locate(
+            |lat, lng| {
+                if let Some(w) = web_sys::window() {
                     let _ = w.location().assign(&format!("/?lat={lat:.5}&lng={lng:.5}"));
                 }
-                _ => status.set(Some(
-                    "The browser gave no usable location: browse all stores below.".into(),
-                )),
-            }
-        });
-        let failed = Closure::once_into_js(move |_: wasm_bindgen::JsValue| {
-            status.set(Some(
-                "Location is off or unavailable. Allow it for this site, or browse all stores below.".into(),
-            ));
-        });
-        let _ = geo.get_current_position_with_error_callback(
-            found.unchecked_ref(),
-            Some(failed.unchecked_ref()),
+            },
+            move |message| status.set(Some(format!("{message} Browse all stores below."))),
         );
     };
     view! {

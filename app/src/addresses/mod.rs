@@ -1,0 +1,5 @@
+//! Customers' saved delivery addresses.
+
+pub mod api;
+pub mod model;
+pub mod pages;
