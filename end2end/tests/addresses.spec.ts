@@ -1,19 +1,18 @@
 import { test, expect } from '@playwright/test';
+import { hydrated, watchErrors } from './helpers';
 
 test.use({ geolocation: { latitude: 31.2196, longitude: 121.4757 }, permissions: ['geolocation'] });
 
 test('a customer saves an address at their location and sees stores near it', async ({ page }) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of 422/.test(m.text()) && errors.push(m.text()));
+  const errors = watchErrors(page, /status of 422/);
 
   await page.goto('/signup?next=/addresses');
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await page.getByTestId('login-input').fill(`addr-${Date.now()}@example.cn`);
   await page.getByTestId('password-input').fill('a good password');
   await page.getByTestId('signup-submit').click();
   await expect(page.getByTestId('addresses-page')).toBeVisible();
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await expect(page.getByTestId('no-addresses')).toBeVisible();
 
   await expect(page.getByTestId('address-save')).toBeDisabled();

@@ -1,12 +1,11 @@
 import { test, expect } from '@playwright/test';
+import { hydrated, watchErrors } from './helpers';
 
 test('a visitor opens a store, filters by category, searches it, and searches the city', async ({ page }) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const errors = watchErrors(page);
 
   await page.goto('/');
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await page.getByRole('link', { name: /Songda Mart · 静安寺/ }).click();
   await expect(page.getByTestId('store-page')).toBeVisible();
   const all = await page.getByTestId('product-card').count();

@@ -1,20 +1,14 @@
-import { test, expect, Page } from '@playwright/test';
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  return errors;
-}
+import { test, expect } from '@playwright/test';
+import { hydrated, watchErrors } from './helpers';
 
 test('a visitor who adds to cart is asked to log in and comes back to the store', async ({ page }) => {
   await page.goto('/search?q=Songda%20Mart');
   await page.getByRole('link', { name: /Songda Mart · 人民广场/ }).click();
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   const storeUrl = page.url();
   await page.getByTestId('add-to-cart').first().click();
   await expect(page).toHaveURL(/\/login\?next=\/stores\//);
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await page.getByTestId('demo-login-customer').click();
   await expect(page).toHaveURL(storeUrl);
 });
@@ -23,12 +17,12 @@ test('a customer fills a cart that survives a reload and edits it on the cart pa
   const errors = watchErrors(page);
   // A new customer, so the cart starts empty however often this runs against one database.
   await page.goto('/signup?next=/search%3Fq%3DLinjia');
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await page.getByTestId('login-input').fill(`cart-${Date.now()}@example.cn`);
   await page.getByTestId('password-input').fill('a good password');
   await page.getByTestId('signup-submit').click();
   await page.getByRole('link', { name: /Linjia Market/ }).first().click();
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
 
   const water = page.getByTestId('product-card').filter({ hasText: 'Spring water' });
   await water.getByTestId('add-to-cart').click();
@@ -40,13 +34,13 @@ test('a customer fills a cart that survives a reload and edits it on the cart pa
   await expect(page.getByTestId('cart-count')).toContainText('3 items');
 
   await page.reload();
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await expect(water.getByTestId('quantity')).toHaveText('2');
   await expect(page.getByTestId('cart-count')).toContainText('3 items');
 
   await page.getByRole('link', { name: /View cart/ }).click();
   await expect(page.getByTestId('cart-page')).toBeVisible();
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   const cart = page.getByTestId('cart').filter({ hasText: 'Linjia' });
   await expect(cart.getByTestId('cart-line')).toHaveCount(2);
   await cart.getByTestId('cart-line').filter({ hasText: 'Coca-Cola' }).getByTestId('remove').click();

@@ -1,14 +1,13 @@
 import { test, expect } from '@playwright/test';
+import { hydrated, watchErrors } from './helpers';
 
 test.describe('with the location shared', () => {
   test.use({ geolocation: { latitude: 31.2233, longitude: 121.4456 }, permissions: ['geolocation'] });
 
   test('the customer sees stores nearest first with distance, fee and ETA, and filters by kind', async ({ page }) => {
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      const errors = watchErrors(page);
     await page.goto('/');
-    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+    await hydrated(page);
     await page.getByTestId('locate').click();
     await expect(page).toHaveURL(/lat=31\.2233.*lng=121\.4456/);
     const first = page.getByTestId('store-card').first();
@@ -26,7 +25,7 @@ test.describe('with the location shared', () => {
 
 test('a customer who does not share the location gets a clear message and all stores', async ({ page }) => {
   await page.goto('/');
-  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+  await hydrated(page);
   await page.getByTestId('locate').click();
   await expect(page.getByTestId('locate-status')).toContainText(/Location is off|cannot share/);
   await expect(page.getByTestId('store-card')).toHaveCount(12);

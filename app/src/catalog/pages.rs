@@ -1,7 +1,7 @@
 //! The city's stores (customer home) and the merchant's own stores.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, nearby_stores, search};
@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::orders::api::store_cart;
 use crate::orders::pages::{CartBar, CartButtons, StoreCart};
 use crate::page::Page;
-use crate::ui::{Pager, encode_query_value, page_param, when_loaded};
+use crate::ui::{Pager, encode_query_value, page_param, uuid_param, when_loaded};
 
 /// A store as a list item; `above` goes first (e.g. distance, fee and ETA from here).
 fn store_card(s: StoreCard, href: Option<String>, above: Option<AnyView>) -> impl IntoView {
@@ -177,14 +177,8 @@ pub fn MerchantHome() -> impl IntoView {
 
 #[component]
 pub fn MerchantStorePage() -> impl IntoView {
-    let params = use_params_map();
     let page = page_param();
-    let store_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| Uuid::parse_str(&s).ok())
-    };
+    let store_id = uuid_param("id");
     let stock = Resource::new(
         move || (store_id(), page()),
         |(id, page)| async move {
@@ -290,15 +284,9 @@ fn menu_query(category: Option<&str>, q: &str) -> String {
 /// A store's shelf: categories as tabs, a search box, product cards with their stock state.
 #[component]
 pub fn StorePage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
     let page = page_param();
-    let store_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| Uuid::parse_str(&s).ok())
-    };
+    let store_id = uuid_param("id");
     let category = move || query.read().get("category");
     let q = move || query.read().get("q").unwrap_or_default();
     let menu = Resource::new(

@@ -102,6 +102,19 @@ pub fn Pager<T: 'static>(page: Page<T>, base: String) -> impl IntoView {
     }
 }
 
+/// A path parameter that must be a UUID (`None` when absent or malformed: the page shows 404).
+pub fn uuid_param(
+    name: &'static str,
+) -> impl Fn() -> Option<uuid::Uuid> + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params
+            .read()
+            .get(name)
+            .and_then(|s| uuid::Uuid::parse_str(&s).ok())
+    }
+}
+
 /// The `page` query parameter (1 when absent or not a number).
 pub fn page_param() -> impl Fn() -> u32 + Copy + Send + Sync + 'static {
     let query = leptos_router::hooks::use_query_map();
