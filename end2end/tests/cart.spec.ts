@@ -49,3 +49,25 @@ test('a customer fills a cart that survives a reload and edits it on the cart pa
   await expect(cart.getByTestId('quantity')).toHaveText('1');
   expect(errors).toEqual([]);
 });
+
+test('the store refuses more than it has, next to the product', async ({ page }) => {
+  await page.goto('/signup?next=/search%3Fq%3DSongda%2520Mart');
+  await hydrated(page);
+  await page.getByTestId('login-input').fill(`low-${Date.now()}@example.cn`);
+  await page.getByTestId('password-input').fill('a good password');
+  await page.getByTestId('signup-submit').click();
+  await page.getByRole('link', { name: /Songda Mart · 静安寺/ }).click();
+  await hydrated(page);
+  // A product with only a few left: add them all, then one more.
+  const low = page.getByTestId('product-card').filter({ has: page.getByTestId('low-stock') }).first();
+  const left = Number((await low.getByTestId('low-stock').innerText()).match(/Only (\d+) left/)![1]);
+  await low.getByTestId('add-to-cart').click();
+  for (let n = 1; n < left; n++) {
+    await expect(low.getByTestId('quantity')).toHaveText(String(n));
+    await low.getByTestId('more').click();
+  }
+  await expect(low.getByTestId('quantity')).toHaveText(String(left));
+  await low.getByTestId('more').click();
+  await expect(low.getByTestId('cart-error')).toContainText(`Only ${left} left`);
+  await expect(low.getByTestId('quantity')).toHaveText(String(left));
+});

@@ -35,6 +35,8 @@ pub struct StoreCart {
     action: ServerAction<SetCartQuantity>,
     /// The product the last refusal was about, and why.
     refusal: RwSignal<Option<(Uuid, String)>>,
+    /// The product of the last change sent (the action forgets its input once answered).
+    last: RwSignal<Option<Uuid>>,
 }
 
 impl StoreCart {
@@ -42,11 +44,12 @@ impl StoreCart {
         let cart = RwSignal::new(initial);
         let action = ServerAction::<SetCartQuantity>::new();
         let refusal = RwSignal::new(None);
+        let last = RwSignal::new(None);
         Effect::new(move |_| {
             let Some(answer) = action.value().get() else {
                 return;
             };
-            let product = action.input().get_untracked().map(|i| i.product_id);
+            let product = last.get_untracked();
             match answer {
                 Ok(view) => {
                     cart.set(Some(view));
@@ -59,10 +62,12 @@ impl StoreCart {
             cart,
             action,
             refusal,
+            last,
         }
     }
 
     fn set(&self, product_id: Uuid, quantity: i32) {
+        self.last.set(Some(product_id));
         self.action.dispatch(SetCartQuantity {
             product_id,
             quantity,
