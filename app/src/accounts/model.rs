@@ -85,9 +85,18 @@ impl LoginId {
     /// Shown in place of a name: phones keep only their first 3 and last 4 digits.
     pub fn masked(&self) -> String {
         match self {
-            LoginId::Phone(p) => format!("{}****{}", &p[..3], &p[7..]),
+            LoginId::Phone(p) => mask_phone(p),
             LoginId::Email(e) => e.clone(),
         }
+    }
+}
+
+/// Phones are shown as 138****5678 to anyone who does not need the full number.
+pub fn mask_phone(phone: &str) -> String {
+    if phone.len() == 11 && phone.is_ascii() {
+        format!("{}****{}", &phone[..3], &phone[7..])
+    } else {
+        "****".to_string()
     }
 }
 
@@ -213,6 +222,8 @@ mod tests {
         let id = LoginId::parse(" +86 138-1234-5678 ").unwrap();
         assert_eq!(id, LoginId::Phone("13812345678".into()));
         assert_eq!(id.masked(), "138****5678");
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("12345"), "****");
     }
 
     #[test]

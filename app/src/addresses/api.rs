@@ -29,7 +29,7 @@ impl From<AddressRow> for Address {
             id: r.id,
             label: r.label,
             contact_name: r.contact_name,
-            phone_masked: super::model::mask_phone(&r.phone),
+            phone_masked: crate::accounts::model::mask_phone(&r.phone),
             detail: r.detail,
             point: GeoPoint {
                 lat: r.lat,

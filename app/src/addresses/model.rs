@@ -30,14 +30,6 @@ pub fn parse_text(field: &str, what: &str, input: &str, max: usize) -> Result<St
     Ok(s.to_string())
 }
 
-pub fn mask_phone(phone: &str) -> String {
-    if phone.len() == 11 {
-        format!("{}****{}", &phone[..3], &phone[7..])
-    } else {
-        "****".to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +42,5 @@ mod tests {
         );
         assert!(parse_text("label", "a label", "   ", 20).is_err());
         assert!(parse_text("label", "a label", &"x".repeat(21), 20).is_err());
-        assert_eq!(mask_phone("13812345678"), "138****5678");
     }
 }
