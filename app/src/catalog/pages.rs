@@ -70,8 +70,13 @@ fn LocateButton() -> impl IntoView {
     }
 }
 
+/// A store card for customers, linking to the store's page.
+fn shop_card(s: StoreCard, above: Option<AnyView>) -> impl IntoView {
+    let href = format!("/stores/{}", s.id);
+    store_card(s, Some(href), above)
+}
+
 fn nearby_card(n: NearbyStore) -> impl IntoView {
-    let href = format!("/stores/{}", n.store.id);
     let distance = format!("{:.1} km", f64::from(n.distance_m) / 1000.0);
     let delivery = if n.in_range {
         view! {
@@ -86,7 +91,7 @@ fn nearby_card(n: NearbyStore) -> impl IntoView {
     let above = view! {
         <p class="delivery-line" data-test="nearby"><strong data-test="distance">{distance}</strong> " " {delivery}</p>
     };
-    store_card(n.store, Some(href), Some(above.into_any()))
+    shop_card(n.store, Some(above.into_any()))
 }
 
 #[component]
@@ -120,10 +125,7 @@ pub fn HomePage() -> impl IntoView {
                 StoreList::All(p) => view! {
                     <p class="muted">"All stores by name. Use your location to see distance, delivery fee and time."</p>
                     <ul class="stores">
-                        {p.items.clone().into_iter().map(|s| {
-                            let href = format!("/stores/{}", s.id);
-                            store_card(s, Some(href), None)
-                        }).collect_view()}
+                        {p.items.clone().into_iter().map(|s| shop_card(s, None)).collect_view()}
                     </ul>
                     <Pager page=p base="/".to_string()/>
                 }.into_any(),
@@ -356,10 +358,7 @@ pub fn SearchPage() -> impl IntoView {
                     {nothing.then(|| view! { <p data-test="no-results">"No store or product matches. Try a shorter word."</p> })}
                     {(!r.stores.is_empty()).then(|| view! { <h2>"Stores 门店"</h2> })}
                     <ul class="stores">
-                        {r.stores.clone().into_iter().map(|s| {
-                            let href = format!("/stores/{}", s.id);
-                            store_card(s, Some(href), None)
-                        }).collect_view()}
+                        {r.stores.clone().into_iter().map(|s| shop_card(s, None)).collect_view()}
                     </ul>
                     {(!r.products.items.is_empty()).then(|| view! { <h2>"Products 商品"</h2> })}
                     <ul class="products">
