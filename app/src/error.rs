@@ -26,6 +26,10 @@ pub enum AppError {
         "Something went wrong on our side. Please try again; if it keeps happening, quote request {request_id}."
     )]
     Internal { request_id: String },
+    /// The request was fine but the world changed under it (a stale quote, an order that moved
+    /// on): the message says what to do next.
+    #[error("{message}")]
+    Conflict { message: String },
     /// The request itself was malformed, or (in the browser) the server could not be reached.
     #[error("{message}")]
     Request { message: String },
@@ -45,11 +49,18 @@ impl AppError {
         }
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            message: message.into(),
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthorized | AppError::BadCredentials => 401,
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
+            AppError::Conflict { .. } => 409,
             AppError::Validation { .. } => 422,
             AppError::TooManyRequests { .. } => 429,
             AppError::Internal { .. } => 500,
@@ -134,6 +145,7 @@ mod tests {
                 request_id: "r".into(),
             },
             AppError::request("bad"),
+            AppError::conflict("moved on"),
         ];
         for e in all {
             let json = serde_json::to_string(&e).unwrap();

@@ -13,10 +13,13 @@ pub mod money;
 pub mod ops;
 pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
 pub mod context;
+#[cfg(feature = "ssr")]
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod state;
 
@@ -31,6 +34,8 @@ use catalog::pages::{HomePage, MerchantHome, MerchantStorePage, SearchPage, Stor
 use dispatch::pages::CourierHome;
 use ops::pages::OpsHome;
 use orders::pages::CartPage;
+use orders::views::{CheckoutPage, OrderPage, OrdersPage, TrackingPage};
+use payments::pages::SandboxPayPage;
 
 /// The HTML document around the app (server side only renders this).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -81,6 +86,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
                     <Route path=path!("/addresses") view=AddressesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout/:store_id") view=CheckoutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sandbox-pay/:id") view=SandboxPayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/track/:token") view=TrackingPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>

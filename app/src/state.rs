@@ -12,6 +12,8 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
 use crate::error::AppError;
+use crate::live::LiveHub;
+use crate::payments::service::Payments;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -24,6 +26,10 @@ pub struct Settings {
     pub auth_burst: NonZeroU32,
     /// …and the pause after which one more attempt is allowed.
     pub auth_refill: Duration,
+    /// How long an unpaid order holds its stock.
+    pub payment_ttl: Duration,
+    /// The sandbox payment provider's HMAC key (kept in `app_meta` by the server).
+    pub sandbox_secret: Vec<u8>,
 }
 
 impl Default for Settings {
@@ -34,8 +40,18 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_burst: NonZeroU32::new(10).expect("10 is not zero"),
             auth_refill: Duration::from_secs(6),
+            payment_ttl: Duration::from_secs(15 * 60),
+            sandbox_secret: random_secret(),
         }
     }
+}
+
+fn random_secret() -> Vec<u8> {
+    let mut bytes = vec![0u8; 32];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        tracing::error!("no OS randomness for the sandbox secret: {e}");
+    }
+    bytes
 }
 
 #[derive(Clone)]
@@ -44,16 +60,32 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<AuthLimiter>,
+    pub payments: Arc<Payments>,
+    pub live: Arc<LiveHub>,
 }
 
 impl AppState {
+    /// Needs a tokio runtime: the live feed starts listening here.
     pub fn new(leptos_options: LeptosOptions, pool: PgPool, settings: Settings) -> Self {
         let auth_limiter = Arc::new(AuthLimiter::new(&settings));
+        // Providers call back on the address this process serves (loopback when bound to all).
+        let mut addr = leptos_options.site_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let payments = Arc::new(Payments::new(
+            pool.clone(),
+            settings.sandbox_secret.clone(),
+            format!("http://{addr}"),
+        ));
+        let live = Arc::new(LiveHub::start(pool.clone()));
         AppState {
             leptos_options,
             pool,
             settings: Arc::new(settings),
             auth_limiter,
+            payments,
+            live,
         }
     }
 }

@@ -17,6 +17,7 @@ pub struct Config {
     pub session_ttl: Duration,
     pub auth_burst: u32,
     pub auth_refill: Duration,
+    pub payment_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +84,10 @@ impl Config {
             auth_burst: parse("SONGDA_AUTH_BURST", 10u32, "a count above 0")?.max(1),
             auth_refill: Duration::from_secs(
                 parse("SONGDA_AUTH_REFILL_SECS", 6u64, "a number of seconds")?.max(1),
+            ),
+            payment_ttl: Duration::from_secs(
+                parse("SONGDA_PAYMENT_TTL_MIN", 15u64, "a number of minutes")?.clamp(1, 24 * 60)
+                    * 60,
             ),
         })
     }

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod embedded_pg;
+pub mod live;
+pub mod payments;
 pub mod security;
 pub mod seed;
 
@@ -16,7 +18,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::from_fn;
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
@@ -37,6 +39,8 @@ pub fn settings(config: &Config) -> Settings {
         auth_burst: std::num::NonZeroU32::new(config.auth_burst)
             .unwrap_or(std::num::NonZeroU32::MIN),
         auth_refill: config.auth_refill,
+        payment_ttl: config.payment_ttl,
+        ..Settings::default()
     }
 }
 
@@ -75,6 +79,8 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/api/v1/payments/{provider}/notify", post(payments::notify))
+        .route("/api/live/orders/{id}", get(live::order_feed))
         .leptos_routes_with_context(&state, routes, page_csp, move || {
             shell(shell_options.clone())
         })
@@ -273,9 +279,14 @@ async fn serve(
         }
     }
     let options = leptos_options(config.addr)?;
-    let state = AppState::new(options, pool.clone(), settings(config));
-    let app = build_app(state, config.body_limit_bytes);
-    let workers = tokio::spawn(purge_expired_sessions(pool.clone()));
+    let mut settings = settings(config);
+    settings.sandbox_secret = app::payments::sandbox::load_or_create_secret(&pool)
+        .await
+        .map_err(|e| format!("loading the sandbox payment secret: {e}"))?;
+    let state = AppState::new(options, pool.clone(), settings);
+    let app = build_app(state.clone(), config.body_limit_bytes);
+    let sessions = tokio::spawn(purge_expired_sessions(pool.clone()));
+    let workers = tokio::spawn(run_workers(state));
 
     println!(
         "Songda is ready at http://{} (started in {} ms{})",
@@ -295,8 +306,36 @@ async fn serve(
     .await
     .map_err(|e| format!("server error: {e}"));
     workers.abort();
+    sessions.abort();
     pool.close().await;
     served
+}
+
+/// Background work every few seconds: unpaid orders past their deadline give their stock
+/// back, and the outbox (refunds, later channel webhooks) is delivered.
+pub async fn run_workers(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app::payments::service::expire_unpaid(&state.pool, &state.payments).await {
+            Ok(n) if n > 0 => {
+                tracing::info!("{n} unpaid orders expired; their stock is back on sale")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("expiring unpaid orders failed: {e}"),
+        }
+        loop {
+            match app::payments::service::deliver_outbox(&state.pool, &state.payments).await {
+                Ok(20..) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!("delivering the outbox failed: {e}");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Expired sessions are useless; delete them hourly so the table stays small.

@@ -176,7 +176,7 @@ pub fn AccountMenu() -> impl IntoView {
 fn signed_in(u: PublicUser, logout: ServerAction<Logout>) -> impl IntoView {
     view! {
         <a href=u.role.home() data-test="nav-home">{u.role.label()}</a>
-        {(u.role == super::model::Role::Customer).then(|| view! { <a href="/cart" data-test="nav-cart">"Cart 购物车"</a> <a href="/addresses" data-test="nav-addresses">"Addresses 地址"</a> })}
+        {(u.role == super::model::Role::Customer).then(|| view! { <a href="/cart" data-test="nav-cart">"Cart 购物车"</a> <a href="/orders" data-test="nav-orders">"Orders 订单"</a> <a href="/addresses" data-test="nav-addresses">"Addresses 地址"</a> })}
         <span class="who" data-test="who">{u.display_name}</span>
         <ActionForm action=logout>
             <button type="submit" data-test="logout" disabled=move || logout.pending().get()>"Log out"</button>

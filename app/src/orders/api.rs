@@ -52,3 +52,149 @@ pub async fn my_carts(page: u32) -> Result<Page<CartView>, AppError> {
         super::db::carts(&state.pool, user.id, None, req.limit(), req.offset()).await?;
     Ok(req.wrap(carts, total))
 }
+
+/// Prices the caller's cart at a store for delivery to one of their addresses or pickup,
+/// now or in a slot, with an optional tip. The quote is kept for 10 minutes.
+#[server(endpoint = "get_quote")]
+pub async fn get_quote(
+    store_id: Uuid,
+    fulfilment: String,
+    address_id: Option<Uuid>,
+    slot: Option<chrono::DateTime<chrono::Utc>>,
+    tip_fen: i64,
+) -> Result<super::model::QuoteView, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let fulfilment = super::model::Fulfilment::parse(&fulfilment)?;
+    let tip = super::model::parse_tip(tip_fen)?;
+    let state = context::state()?;
+    super::checkout::quote(
+        &state.pool,
+        user.id,
+        super::checkout::QuoteRequest {
+            store_id,
+            fulfilment,
+            address_id,
+            slot,
+            tip,
+        },
+    )
+    .await
+}
+
+/// Delivery/pickup slots at a store for today and tomorrow, full ones marked.
+#[server(endpoint = "delivery_slots")]
+pub async fn delivery_slots(store_id: Uuid) -> Result<Vec<super::model::Slot>, AppError> {
+    auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    super::checkout::slots(&state.pool, store_id).await
+}
+
+/// Turns a quote into an order awaiting payment. The same `idempotency_key` again returns
+/// the same order; with a different quote or notes it is refused.
+#[server(endpoint = "place_order")]
+pub async fn place_order(
+    quote_id: Uuid,
+    idempotency_key: String,
+    notes: String,
+) -> Result<super::model::PlacedOrder, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let key = super::checkout::IdempotencyKey::parse(&idempotency_key)?;
+    let notes = super::model::parse_notes(&notes)?;
+    let state = context::state()?;
+    super::checkout::place_order(
+        &state.pool,
+        user.id,
+        quote_id,
+        &key,
+        &notes,
+        state.settings.payment_ttl,
+    )
+    .await
+}
+
+/// One of the caller's orders.
+#[server(endpoint = "get_order")]
+pub async fn get_order(order_id: Uuid) -> Result<super::model::OrderView, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    super::lifecycle::order_view(&state.pool, user.id, order_id).await
+}
+
+/// The caller's orders, newest first.
+#[server(endpoint = "my_orders")]
+pub async fn my_orders(page: u32) -> Result<Page<super::model::OrderSummary>, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    super::lifecycle::my_orders(&state.pool, user.id, PageReq::new(page, 10)).await
+}
+
+#[cfg(feature = "ssr")]
+fn parse_reason(reason: &str) -> Result<String, AppError> {
+    let r = super::model::parse_notes(reason)?;
+    Ok(if r.is_empty() {
+        "No reason given".to_string()
+    } else {
+        r
+    })
+}
+
+/// Cancels before the store accepts (full refund once paid).
+#[server(endpoint = "cancel_order")]
+pub async fn cancel_order(
+    order_id: Uuid,
+    reason: String,
+) -> Result<super::model::OrderView, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let reason = parse_reason(&reason)?;
+    let state = context::state()?;
+    super::lifecycle::cancel_by_customer(&state.pool, user.id, order_id, &reason).await?;
+    // Refunds go out through the outbox; kick it now rather than at the next tick.
+    let (pool, payments) = (state.pool.clone(), state.payments.clone());
+    tokio::spawn(async move {
+        if let Err(e) = crate::payments::service::deliver_outbox(&pool, &payments).await {
+            tracing::warn!("delivering the outbox after a cancel failed: {e}");
+        }
+    });
+    super::lifecycle::order_view(&state.pool, user.id, order_id).await
+}
+
+/// After the store accepted: asks the store to cancel.
+#[server(endpoint = "request_cancel")]
+pub async fn request_cancel(
+    order_id: Uuid,
+    reason: String,
+) -> Result<super::model::OrderView, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let reason = parse_reason(&reason)?;
+    let state = context::state()?;
+    super::lifecycle::request_cancel(&state.pool, user.id, order_id, &reason).await?;
+    super::lifecycle::order_view(&state.pool, user.id, order_id).await
+}
+
+/// Puts an earlier order's products back in the cart; returns the store to continue at.
+#[server(endpoint = "reorder")]
+pub async fn reorder(order_id: Uuid) -> Result<Uuid, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    let (store_id, added) = super::lifecycle::reorder(&state.pool, user.id, order_id).await?;
+    if added == 0 {
+        return Err(AppError::conflict(
+            "None of these products can be ordered right now.",
+        ));
+    }
+    Ok(store_id)
+}
+
+/// The read-only view behind a shareable tracking link (the token is the credential).
+#[server(endpoint = "track_order")]
+pub async fn track_order(token: String) -> Result<super::model::TrackingView, AppError> {
+    if token.len() != 22
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(AppError::NotFound);
+    }
+    let state = context::state()?;
+    super::lifecycle::tracking(&state.pool, &token).await
+}

@@ -1,10 +1,17 @@
-//! Ordering. So far: the customer's server-side carts (one per store).
+//! Ordering: server-side carts (one per store), quotes, checkout with stock reservation,
+//! the order state machine, order pages with a live timeline, history and tracking links.
 
 pub mod api;
 pub mod model;
 pub mod pages;
+pub mod pricing;
+pub mod views;
 
 #[cfg(feature = "ssr")]
+pub mod checkout;
+#[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod lifecycle;
 #[cfg(feature = "ssr")]
 pub mod service;

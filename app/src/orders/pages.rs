@@ -177,6 +177,8 @@ pub fn CartPage() -> impl IntoView {
                         </ul>
                         <p class="subtotal">"Subtotal 小计 " <strong data-test="cart-subtotal">{c.subtotal.to_string()}</strong>
                             <span class="muted">" at today's prices"</span></p>
+                        <a class="button primary-link" data-test="checkout-link"
+                            href=format!("/checkout/{}", c.store_id)>"Checkout 去结算 →"</a>
                     </article>
                 }).collect_view()}
                 <Pager page=p base="/cart".to_string()/>

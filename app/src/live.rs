@@ -1,0 +1,59 @@
+//! The live feed's fan-out: one Postgres `LISTEN` per server process, turned into a tokio
+//! broadcast. Every instance behind a load balancer hears every change, because the change is
+//! announced by the database (a trigger on `order_events`), not by the instance that made it.
+//! A ping only says "order X has event N"; subscribers read the rows themselves, so a missed
+//! ping (lag, reconnect) costs nothing: they catch up from the last id they sent.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+pub const ORDER_CHANNEL: &str = "songda_order_events";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderPing {
+    pub order_id: Uuid,
+    pub event_id: i64,
+}
+
+pub struct LiveHub {
+    orders: broadcast::Sender<OrderPing>,
+}
+
+impl LiveHub {
+    /// Starts listening in the background (reconnecting after errors).
+    pub fn start(pool: PgPool) -> LiveHub {
+        let (tx, _) = broadcast::channel(4096);
+        let sender = tx.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = listen(&pool, &sender).await {
+                    tracing::warn!("live feed listener stopped: {e}; reconnecting");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        LiveHub { orders: tx }
+    }
+
+    pub fn subscribe_orders(&self) -> broadcast::Receiver<OrderPing> {
+        self.orders.subscribe()
+    }
+}
+
+async fn listen(pool: &PgPool, sender: &broadcast::Sender<OrderPing>) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(ORDER_CHANNEL).await?;
+    loop {
+        let n = listener.recv().await?;
+        if let Some((order, event)) = n.payload().split_once(':')
+            && let (Ok(order_id), Ok(event_id)) = (Uuid::parse_str(order), event.parse())
+        {
+            // No subscribers is fine: nobody is watching.
+            let _ = sender.send(OrderPing { order_id, event_id });
+        }
+    }
+}

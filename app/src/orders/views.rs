@@ -1,0 +1,515 @@
+//! Checkout, the order page with its live timeline, order history and the tracking link.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use uuid::Uuid;
+
+use super::api::{
+    CancelOrder, Reorder, RequestCancel, delivery_slots, get_order, get_quote, my_orders,
+    place_order, track_order,
+};
+use super::model::{
+    Fulfilment, OrderStatus, OrderView, PricedLine, QuoteView, TimelineEntry, Totals,
+};
+use crate::addresses::api::my_addresses;
+use crate::error::AppError;
+use crate::payments::api::start_payment;
+use crate::ui::{ErrorView, Loading, Pager, page_param, uuid_param, when_loaded};
+
+/// Sends the browser to `url` (a provider's payment page is a full page load).
+fn go(url: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(url);
+    }
+}
+
+fn lines_table(lines: Vec<PricedLine>) -> impl IntoView {
+    view! {
+        <ul class="rows" data-test="order-lines">
+            {lines.into_iter().map(|l| view! {
+                <li class="cart-line" data-test="order-line">
+                    <span>{l.name.clone()} <span class="muted">" / " {l.unit.clone()}</span></span>
+                    <span class="muted">{l.unit_price.to_string()} " × " {l.quantity}</span>
+                    <strong>{l.total().to_string()}</strong>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+fn totals_table(t: Totals, surcharge_reason: Option<String>) -> impl IntoView {
+    let row = |label: String, value: String, test: &'static str| {
+        view! { <div class="total-row"><dt>{label}</dt><dd data-test=test>{value}</dd></div> }
+    };
+    view! {
+        <dl class="totals" data-test="totals">
+            {row("Items 商品".into(), t.items.to_string(), "items-total")}
+            {(t.packaging.fen() > 0).then(|| row("Packaging 包装费".into(), t.packaging.to_string(), "packaging"))}
+            {(t.delivery_fee.fen() > 0).then(|| row("Delivery 配送费".into(), t.delivery_fee.to_string(), "delivery-fee"))}
+            {(t.surcharge.fen() > 0).then(|| row(
+                format!("Surcharge 加价{}", surcharge_reason.map(|r| format!(" ({r})")).unwrap_or_default()),
+                t.surcharge.to_string(), "surcharge"))}
+            {(t.discount.fen() > 0).then(|| row("Discount 满减".into(), format!("−{}", t.discount), "discount"))}
+            {(t.tip.fen() > 0).then(|| row("Tip for the courier 小费".into(), t.tip.to_string(), "tip"))}
+            <div class="total-row grand"><dt>"Total 合计"</dt><dd data-test="total">{t.total.to_string()}</dd></div>
+        </dl>
+    }
+}
+
+/// A new key per page and quote: a double click or a retry of the same quote reuses it.
+fn idempotency_key(quote: Uuid, nonce: &str) -> String {
+    format!("{}-{nonce}", quote.simple())
+}
+
+fn page_nonce() -> String {
+    let r = (js_sys::Math::random() * 1e15) as u64;
+    format!("{r:x}")
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let store_id = uuid_param("store_id");
+    let fulfilment = RwSignal::new(Fulfilment::Delivery);
+    let address = RwSignal::new(None::<Uuid>);
+    let slot = RwSignal::new(None::<DateTime<Utc>>);
+    let tip = RwSignal::new(0i64);
+    let notes = RwSignal::new(String::new());
+    let refresh = RwSignal::new(0u32);
+    let nonce = StoredValue::new(String::new());
+
+    let addresses = Resource::new(|| (), |_| my_addresses(1));
+    let slots = Resource::new(store_id, |id| async move {
+        match id {
+            Some(id) => delivery_slots(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    let quote = Resource::new(
+        move || {
+            (
+                store_id(),
+                fulfilment.get(),
+                address.get(),
+                slot.get(),
+                tip.get(),
+                refresh.get(),
+            )
+        },
+        |(store, f, a, s, t, _)| async move {
+            match store {
+                Some(store) => get_quote(store, f.as_str().to_string(), a, s, t).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+
+    // Place the order, then start paying for it: one click, one order (idempotency key).
+    let checkout = Action::new_unsync(move |(quote_id, notes): &(Uuid, String)| {
+        let (quote_id, notes) = (*quote_id, notes.clone());
+        async move {
+            if nonce.with_value(String::is_empty) {
+                nonce.set_value(page_nonce());
+            }
+            let key = idempotency_key(quote_id, &nonce.get_value());
+            let placed = place_order(quote_id, key, notes).await?;
+            match start_payment(placed.order_id).await {
+                Ok(url) => Ok(url),
+                // The order exists; its page offers to pay again.
+                Err(_) => Ok(format!("/orders/{}", placed.order_id)),
+            }
+        }
+    });
+    Effect::new(move |_| match checkout.value().get() {
+        Some(Ok(url)) => go(&url),
+        Some(Err(AppError::Conflict { .. })) => refresh.update(|n| *n += 1),
+        _ => {}
+    });
+    let checkout_error = move || match checkout.value().get() {
+        Some(Err(AppError::Unauthorized)) => None,
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+
+    let choose = move |f: Fulfilment| {
+        fulfilment.set(f);
+        if f == Fulfilment::Pickup {
+            tip.set(0);
+        }
+    };
+
+    view! {
+        <section class="checkout" data-test="checkout">
+            <h1>"Checkout 结算"</h1>
+            <fieldset class="choice">
+                <legend>"How 配送方式"</legend>
+                <label><input type="radio" name="fulfilment" data-test="choose-delivery"
+                    prop:checked=move || fulfilment.get() == Fulfilment::Delivery
+                    on:change=move |_| choose(Fulfilment::Delivery)/>" Delivery 外送"</label>
+                <label><input type="radio" name="fulfilment" data-test="choose-pickup"
+                    prop:checked=move || fulfilment.get() == Fulfilment::Pickup
+                    on:change=move |_| choose(Fulfilment::Pickup)/>" Store pickup 到店自取"</label>
+            </fieldset>
+
+            <Show when=move || fulfilment.get() == Fulfilment::Delivery>
+                <fieldset>
+                    <legend>"Deliver to 送至"</legend>
+                    {when_loaded(addresses, move |page| {
+                        if page.items.is_empty() {
+                            return view! {
+                                <p data-test="no-address">"You have no saved address yet. "
+                                    <a href="/addresses">"Add one (on the map or from your location) →"</a></p>
+                            }.into_any();
+                        }
+                        let chosen = move || quote.get().and_then(|q| q.ok()).and_then(|q| q.address_id);
+                        view! {
+                            <select data-test="address-select" aria-label="Delivery address"
+                                on:change=move |ev| address.set(Uuid::parse_str(&event_target_value(&ev)).ok())>
+                                {page.items.into_iter().map(|a| {
+                                    let id = a.id;
+                                    view! {
+                                        <option value=id.to_string() selected=move || chosen() == Some(id)>
+                                            {format!("{} · {} · {} {}", a.label, a.detail, a.contact_name, a.phone_masked)}
+                                        </option>
+                                    }
+                                }).collect_view()}
+                            </select>
+                            <p class="muted"><a href="/addresses">"Manage addresses"</a></p>
+                        }.into_any()
+                    })}
+                </fieldset>
+            </Show>
+
+            <fieldset>
+                <legend>"When 时间"</legend>
+                <Suspense fallback=Loading>
+                    {move || slots.get().map(|r| match r {
+                        Ok(list) => view! {
+                            <select data-test="slot-select" aria-label="Delivery time"
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    slot.set(v.parse::<DateTime<Utc>>().ok());
+                                }>
+                                <option value="">"As soon as possible 尽快送达"</option>
+                                {list.into_iter().map(|s| {
+                                    let label = if s.full { format!("{} (full 已满)", s.label) } else { s.label.clone() };
+                                    view! { <option value=s.starts_at.to_rfc3339() disabled=s.full>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        }.into_any(),
+                        Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                    })}
+                </Suspense>
+            </fieldset>
+
+            <Show when=move || fulfilment.get() == Fulfilment::Delivery>
+                <fieldset class="choice">
+                    <legend>"Tip for the courier 小费 (optional)"</legend>
+                    {[0i64, 200, 500, 1000].into_iter().map(|fen| view! {
+                        <label><input type="radio" name="tip" data-test=format!("tip-{fen}")
+                            prop:checked=move || tip.get() == fen
+                            on:change=move |_| tip.set(fen)/>
+                            {if fen == 0 { " None".to_string() } else { format!(" ¥{}", fen / 100) }}</label>
+                    }).collect_view()}
+                </fieldset>
+            </Show>
+
+            <label class="field">
+                <span>"Notes for the store and courier 备注"</span>
+                <textarea maxlength="200" data-test="notes" prop:value=notes
+                    on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+            </label>
+
+            <Transition fallback=Loading>
+                {move || quote.get().map(|r| match r {
+                    Ok(q) => quote_summary(q, checkout, notes).into_any(),
+                    Err(AppError::Unauthorized) => view! { <ErrorView error=AppError::Unauthorized/> }.into_any(),
+                    Err(e) => view! {
+                        <p class="field-error" role="alert" data-test="quote-error">{e.to_string()}</p>
+                        <p><a href="/cart">"Back to your cart"</a></p>
+                    }.into_any(),
+                })}
+            </Transition>
+            <p class="field-error" role="alert" data-test="checkout-error">{checkout_error}</p>
+        </section>
+    }
+}
+
+fn quote_summary(
+    q: QuoteView,
+    checkout: Action<(Uuid, String), Result<String, AppError>>,
+    notes: RwSignal<String>,
+) -> impl IntoView {
+    let id = q.id;
+    let when = match (q.scheduled_for.is_some(), q.fulfilment) {
+        (true, _) => "In the chosen slot 预约".to_string(),
+        (false, Fulfilment::Delivery) => format!("Arrives in about {} min 预计送达", q.eta_min),
+        (false, Fulfilment::Pickup) => format!("Ready for pickup in about {} min", q.eta_min),
+    };
+    let busy = checkout.pending();
+    view! {
+        <article class="card quote" data-test="quote">
+            <h2>{q.store_name.clone()}</h2>
+            {lines_table(q.lines.clone())}
+            {totals_table(q.totals, q.surcharge_reason.clone())}
+            {q.discount_rule.clone().map(|r| view! { <p class="muted" data-test="discount-rule">{r}</p> })}
+            <p data-test="eta">{when}
+                {q.distance_m.map(|d| format!(" · {:.1} km", f64::from(d) / 1000.0))}</p>
+            <button type="button" class="primary" data-test="place-order" disabled=move || busy.get()
+                on:click=move |_| { checkout.dispatch((id, notes.get_untracked())); }>
+                {move || if busy.get() { "Placing your order…".to_string() } else { format!("Place order and pay {}", q.totals.total) }}
+            </button>
+            <p class="muted">"Prices are held until " {q.expires_at.format("%H:%M UTC").to_string()} "."</p>
+        </article>
+    }
+}
+
+/// Follows an order's live feed (browser only): `changed` runs on every new event, `live`
+/// tells whether the connection is up. EventSource reconnects by itself and sends the last
+/// event id, so the server replays anything missed.
+fn follow_order(order_id: Uuid, changed: impl Fn() + 'static, live: RwSignal<bool>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/live/orders/{order_id}")) else {
+        return;
+    };
+    let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(true));
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
+    let _ = source.add_event_listener_with_callback("order", on_event.as_ref().unchecked_ref());
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let held = send_wrapper::SendWrapper::new((source, on_event, on_open, on_error));
+    on_cleanup(move || {
+        let (source, ..) = held.take();
+        source.close();
+    });
+}
+
+fn timeline_view(entries: Vec<TimelineEntry>) -> impl IntoView {
+    view! {
+        <ol class="timeline" data-test="timeline">
+            {entries.into_iter().rev().map(|e| view! {
+                <li data-test="timeline-entry" data-status=e.status.as_str()>
+                    <time datetime=e.at.to_rfc3339()>{e.at_local.clone()}</time>
+                    <strong>{e.status.label()}</strong>
+                    {(!e.reason.is_empty()).then(|| view! { <span class="muted">" · " {e.reason.clone()}</span> })}
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let id = uuid_param("id");
+    let version = RwSignal::new(0u32);
+    let live = RwSignal::new(false);
+    let cancel = ServerAction::<CancelOrder>::new();
+    let ask_cancel = ServerAction::<RequestCancel>::new();
+    let order = Resource::new(
+        move || {
+            (
+                id(),
+                version.get(),
+                cancel.version().get(),
+                ask_cancel.version().get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_order(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    Effect::new(move |started: Option<bool>| {
+        if started != Some(true)
+            && let Some(order_id) = id()
+        {
+            follow_order(order_id, move || version.update(|v| *v += 1), live);
+            return true;
+        }
+        started.unwrap_or(false)
+    });
+    let pay = Action::new_unsync(|order_id: &Uuid| start_payment(*order_id));
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = pay.value().get() {
+            go(&url);
+        }
+    });
+    let problem = move || {
+        let err = match (
+            pay.value().get(),
+            cancel.value().get(),
+            ask_cancel.value().get(),
+        ) {
+            (Some(Err(e)), _, _) | (_, Some(Err(e)), _) | (_, _, Some(Err(e))) => Some(e),
+            _ => None,
+        };
+        err.map(|e| e.to_string())
+    };
+    view! {
+        <section class="order-page" data-test="order-page">
+            <p class="live" data-test="live-state" data-live=move || live.get().to_string()>
+                {move || if live.get() { "● Live 实时更新" } else { "○ Connecting…" }}</p>
+            <p class="field-error" role="alert" data-test="order-error">{problem}</p>
+            <Transition fallback=Loading>
+                {move || order.get().map(|r| match r {
+                    Ok(o) => order_body(o, pay, cancel, ask_cancel).into_any(),
+                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn order_body(
+    o: OrderView,
+    pay: Action<Uuid, Result<String, AppError>>,
+    cancel: ServerAction<CancelOrder>,
+    ask_cancel: ServerAction<RequestCancel>,
+) -> impl IntoView {
+    let id = o.id;
+    let reason = RwSignal::new(String::new());
+    let payment_failed = o
+        .payment
+        .as_ref()
+        .filter(|p| p.status == "failed" && o.status == OrderStatus::PendingPayment)
+        .map(|p| p.failure.clone().unwrap_or_default());
+    let waiting_for_provider = o.status == OrderStatus::PendingPayment
+        && o.payment.as_ref().is_some_and(|p| p.status == "pending");
+    view! {
+        <header class="order-head">
+            <h1>"Order 订单 " <span data-test="order-number">{o.number.clone()}</span></h1>
+            <p class="status" data-test="order-status" data-status=o.status.as_str()>{o.status.label()}</p>
+            <p class="muted"><a href=format!("/stores/{}", o.store_id)>{o.store_name.clone()}</a>
+                " · " {o.fulfilment.label()} " · placed " {o.created_local.clone()}</p>
+        </header>
+        {o.eta_local.clone().map(|eta| view! {
+            <p class="eta" data-test="order-eta">{match o.fulfilment {
+                Fulfilment::Delivery => format!("Arrives around {eta} 预计送达"),
+                Fulfilment::Pickup => format!("Ready for pickup around {eta}"),
+            }}</p>
+        })}
+        {o.scheduled_for_local.clone().map(|s| view! { <p>"Scheduled for 预约 " {s}</p> })}
+        {o.pickup_code.clone().map(|code| view! {
+            <p class="pickup-code">"Pickup code 取货码 " <strong data-test="pickup-code">{code}</strong></p>
+        })}
+        {o.can_pay().then(|| view! {
+            <div class="card pay" data-test="pay-box">
+                {payment_failed.clone().map(|why| view! {
+                    <p class="field-error" data-test="payment-failed">"Payment failed 支付失败: " {why}
+                        " Your cart is kept; you can try again."</p>
+                })}
+                {waiting_for_provider.then(|| view! {
+                    <p class="muted" data-test="payment-pending">"Waiting for the payment service to confirm…"</p>
+                })}
+                <p>"Pay " <strong>{o.totals.total.to_string()}</strong>
+                    {o.payment_deadline_local.clone().map(|d| format!(" before {d}: after that the items go back on sale."))}</p>
+                <button type="button" class="primary" data-test="pay"
+                    disabled=move || pay.pending().get()
+                    on:click=move |_| { pay.dispatch(id); }>
+                    {if payment_failed.is_some() { "Try paying again 重新支付" } else { "Pay now 去支付" }}</button>
+            </div>
+        })}
+        <div class="order-grid">
+            <div>
+                <h2>"Progress 进度"</h2>
+                {timeline_view(o.timeline.clone())}
+            </div>
+            <div>
+                <h2>"Items 商品"</h2>
+                {lines_table(o.lines.clone())}
+                {totals_table(o.totals, None)}
+                <h2>"Contact 联系人"</h2>
+                <p>{o.contact_name.clone()} " " {o.contact_phone_masked.clone()}</p>
+                {o.address_detail.clone().map(|a| view! { <p>{a}</p> })}
+                {(!o.notes.is_empty()).then(|| view! { <p class="muted">"Notes: " {o.notes.clone()}</p> })}
+            </div>
+        </div>
+        {(!o.status.is_final() && o.status != OrderStatus::PendingPayment && o.status != OrderStatus::Cancelled).then(|| view! {
+            <p class="share">"Share tracking 分享: "
+                <a data-test="tracking-link" href=format!("/track/{}", o.tracking_token)>{format!("/track/{}", o.tracking_token)}</a>
+                <span class="muted">" (no phone or address shown; stops working after delivery)"</span></p>
+        })}
+        {(o.can_cancel() || o.can_request_cancel()).then(|| view! {
+            <div class="card cancel">
+                <label class="field"><span>"Reason (optional) 取消原因"</span>
+                    <input maxlength="200" data-test="cancel-reason" prop:value=reason
+                        on:input=move |ev| reason.set(event_target_value(&ev))/></label>
+                {if o.can_cancel() {
+                    view! { <button type="button" data-test="cancel-order"
+                        on:click=move |_| { cancel.dispatch(CancelOrder { order_id: id, reason: reason.get_untracked() }); }>
+                        {if o.status == OrderStatus::Placed { "Cancel and refund 取消并退款" } else { "Cancel order 取消订单" }}</button> }.into_any()
+                } else {
+                    view! { <button type="button" data-test="request-cancel"
+                        on:click=move |_| { ask_cancel.dispatch(RequestCancel { order_id: id, reason: reason.get_untracked() }); }>
+                        "Ask the store to cancel 申请取消"</button> }.into_any()
+                }}
+            </div>
+        })}
+        {o.open_cancel_request.then(|| view! { <p data-test="cancel-requested">"You asked to cancel: the store will answer soon."</p> })}
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let page = page_param();
+    let orders = Resource::new(page, my_orders);
+    let reorder = ServerAction::<Reorder>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(store)) = reorder.value().get() {
+            navigate(&format!("/stores/{store}"), Default::default());
+        }
+    });
+    let problem = move || match reorder.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    view! {
+        <section data-test="orders-page">
+            <h1>"Your orders 我的订单"</h1>
+            <p class="field-error" role="alert" data-test="reorder-error">{problem}</p>
+            {when_loaded(orders, move |p| view! {
+                {p.items.is_empty().then(|| view! { <p data-test="no-orders">"No orders yet. " <a href="/">"Find a store"</a></p> })}
+                <ul class="rows">
+                    {p.items.clone().into_iter().map(|o| {
+                        let id = o.id;
+                        view! {
+                            <li class="order-row" data-test="order-row">
+                                <a href=format!("/orders/{id}")><strong>{o.number.clone()}</strong></a>
+                                <span>{o.store_name.clone()}</span>
+                                <span class="muted">{o.created_local.clone()} " · " {o.items} " items"</span>
+                                <span data-test="order-row-status">{o.status.label()}</span>
+                                <strong>{o.total.to_string()}</strong>
+                                <button type="button" data-test="reorder"
+                                    on:click=move |_| { reorder.dispatch(Reorder { order_id: id }); }>"Order again 再来一单"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <Pager page=p base="/orders".to_string()/>
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn TrackingPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let view_ = Resource::new(token, track_order);
+    view! {
+        <section data-test="tracking-page">
+            {when_loaded(view_, |t| view! {
+                <h1>"Order 订单 " {t.number.clone()}</h1>
+                <p class="status" data-test="order-status">{t.status.label()}</p>
+                <p class="muted">{t.store_name.clone()} " · " {t.fulfilment.label()} " · " {t.items} " items"</p>
+                {t.eta_local.clone().map(|e| view! { <p class="eta">"Expected around " {e}</p> })}
+                {timeline_view(t.timeline.clone())}
+            })}
+        </section>
+    }
+}
