@@ -1,105 +1,13 @@
 //! API tests: the real router on a random port, a fresh database per test (sqlx::test creates
 //! it on the server in DATABASE_URL and applies the migrations), real HTTP with cookies.
 
-use std::net::SocketAddr;
+mod common;
 
-use app::state::{AppState, Settings};
-use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
-use reqwest::{Client, Response, StatusCode};
+use common::*;
+use reqwest::StatusCode;
+use reqwest::header::SET_COOKIE;
 use serde_json::Value;
 use sqlx::PgPool;
-
-struct TestApp {
-    base: String,
-}
-
-async fn spawn_with(pool: PgPool, settings: Settings) -> TestApp {
-    // Server logs go to the test's captured output (shown for failing tests).
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    server::seed::seed_demo_city(&pool).await.expect("seed");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = server::leptos_options(addr).unwrap();
-    let app = server::build_app(AppState::new(options, pool, settings), 64 * 1024);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    TestApp {
-        base: format!("http://{addr}"),
-    }
-}
-
-async fn spawn_app(pool: PgPool) -> TestApp {
-    spawn_with(pool, Settings::default()).await
-}
-
-/// A browser-like client without automatic cookies: tests pass cookies explicitly.
-fn client() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-impl TestApp {
-    async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
-        let mut req = client().post(format!("{}{path}", self.base)).form(form);
-        if let Some(c) = cookie {
-            req = req.header(COOKIE, c);
-        }
-        req.send().await.unwrap()
-    }
-
-    async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
-        // Like a browser navigating: leptos answers a redirect with 302 only to HTML requests.
-        let mut req = client()
-            .get(format!("{}{path}", self.base))
-            .header("accept", "text/html,application/xhtml+xml");
-        if let Some(c) = cookie {
-            req = req.header(COOKIE, c);
-        }
-        req.send().await.unwrap()
-    }
-
-    /// Logs in and returns the `name=value` cookie pair.
-    async fn login(&self, login: &str, password: &str) -> String {
-        let res = self
-            .post(
-                "/api/login",
-                &[("login", login), ("password", password)],
-                None,
-            )
-            .await;
-        assert_eq!(res.status(), StatusCode::OK, "login {login}");
-        session_cookie(res.headers()).expect("session cookie")
-    }
-
-    async fn login_as(&self, role: &str) -> String {
-        self.login(&format!("{role}@songda.test"), app::demo::PASSWORD)
-            .await
-    }
-
-    async fn me(&self, cookie: Option<&str>) -> Value {
-        let res = self.post("/api/me", &[], cookie).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json().await.unwrap()
-    }
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(SET_COOKIE)?.to_str().ok()?;
-    Some(raw.split(';').next()?.to_string())
-}
-
-async fn json(res: Response) -> (StatusCode, Value) {
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 #[sqlx::test(migrations = "../migrations")]
 async fn sign_up_log_out_and_log_in_again(pool: PgPool) {
@@ -620,14 +528,6 @@ async fn login_page_lists_demo_accounts_in_demo_mode_only(pool: PgPool) {
     assert_eq!(accounts, serde_json::json!([]));
 }
 
-async fn store_id(pool: &PgPool, slug: &str) -> String {
-    sqlx::query_scalar("select id::text from stores where slug = $1")
-        .bind(slug)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn customers_browse_a_store_by_category_and_search(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
@@ -792,18 +692,6 @@ async fn search_finds_stores_and_products_across_the_city(pool: PgPool) {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "q");
-}
-
-async fn product_of(pool: &PgPool, store_slug: &str, name_like: &str) -> String {
-    sqlx::query_scalar(
-        "select p.id::text from products p join stores s on s.id = p.store_id
-         where s.slug = $1 and p.name ilike $2 order by p.name limit 1",
-    )
-    .bind(store_slug)
-    .bind(format!("%{name_like}%"))
-    .fetch_one(pool)
-    .await
-    .unwrap()
 }
 
 #[sqlx::test(migrations = "../migrations")]

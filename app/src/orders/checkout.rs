@@ -232,6 +232,12 @@ pub async fn quote(
         ));
     }
     let lines = cart_lines(pool, customer_id, store.id).await?;
+    if lines.is_empty() {
+        return Err(AppError::validation(
+            "cart",
+            "Your cart at this store is empty: add something first.",
+        ));
+    }
     let (distance_m, condition, address_id) = match req.fulfilment {
         Fulfilment::Pickup => (None, None, None),
         Fulfilment::Delivery => {
