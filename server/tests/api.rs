@@ -3,6 +3,7 @@
 
 mod common;
 
+use app::state::Settings;
 use common::*;
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
