@@ -48,6 +48,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="theme-color" content="#e8590c"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="stylesheet" href="/leaflet/leaflet.css"/>
+                // Leaflet's global `L` must exist before the wasm runs (deferred scripts run in order).
+                <script src="/leaflet/leaflet.js" defer></script>
                 <HydrationScripts options/>
                 <leptos_meta::MetaTags/>
             </head>

@@ -30,6 +30,9 @@ pub struct Settings {
     pub payment_ttl: Duration,
     /// The sandbox payment provider's HMAC key (kept in `app_meta` by the server).
     pub sandbox_secret: Vec<u8>,
+    /// Map tiles (`{z}/{x}/{y}` template); none draws maps on a plain background.
+    pub tile_url: Option<String>,
+    pub tile_attribution: String,
 }
 
 impl Default for Settings {
@@ -42,9 +45,15 @@ impl Default for Settings {
             auth_refill: Duration::from_secs(6),
             payment_ttl: Duration::from_secs(15 * 60),
             sandbox_secret: random_secret(),
+            tile_url: Some(OSM_TILES.to_string()),
+            tile_attribution: OSM_ATTRIBUTION.to_string(),
         }
     }
 }
+
+pub const OSM_TILES: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+pub const OSM_ATTRIBUTION: &str =
+    "&copy; <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a> contributors";
 
 fn random_secret() -> Vec<u8> {
     let mut bytes = vec![0u8; 32];

@@ -18,6 +18,9 @@ pub struct Config {
     pub auth_burst: u32,
     pub auth_refill: Duration,
     pub payment_ttl: Duration,
+    /// `None`: maps without tiles (`SONGDA_TILE_URL=none`).
+    pub tile_url: Option<String>,
+    pub tile_attribution: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,19 @@ impl Config {
                 parse("SONGDA_PAYMENT_TTL_MIN", 15u64, "a number of minutes")?.clamp(1, 24 * 60)
                     * 60,
             ),
+            tile_url: match var("SONGDA_TILE_URL") {
+                None => Some(app::state::OSM_TILES.to_string()),
+                Some(v) if v.eq_ignore_ascii_case("none") => None,
+                Some(v) if v.starts_with("https://") || v.starts_with("http://") => Some(v),
+                Some(v) => {
+                    return Err(ConfigError {
+                        name: "SONGDA_TILE_URL",
+                        value: v,
+                        message: "use an http(s) URL with {z}/{x}/{y}, or none",
+                    });
+                }
+            },
+            tile_attribution: var("SONGDA_TILE_ATTRIBUTION"),
         })
     }
 

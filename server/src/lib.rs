@@ -40,6 +40,11 @@ pub fn settings(config: &Config) -> Settings {
             .unwrap_or(std::num::NonZeroU32::MIN),
         auth_refill: config.auth_refill,
         payment_ttl: config.payment_ttl,
+        tile_url: config.tile_url.clone(),
+        tile_attribution: config
+            .tile_attribution
+            .clone()
+            .unwrap_or_else(|| app::state::OSM_ATTRIBUTION.to_string()),
         ..Settings::default()
     }
 }

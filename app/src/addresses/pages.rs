@@ -5,6 +5,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use super::api::{AddAddress, DeleteAddress, my_addresses};
+use crate::ui::map::PointPicker;
 use crate::ui::{Pager, page_param, when_loaded};
 
 /// Asks the browser for the current position and hands it to `found`.
@@ -119,6 +120,10 @@ pub fn AddressesPage() -> impl IntoView {
                     <button type="button" on:click=use_location data-test="address-locate">"Use my location 使用我的位置"</button>
                     <span class="muted" role="status" data-test="address-locate-status">{move || status.get()}</span>
                 </p>
+                <PointPicker point=point on_pick=move |(lat, lng): (f64, f64)| {
+                    point.set(Some((lat, lng)));
+                    status.set(Some(format!("Point set on the map ({lat:.5}, {lng:.5}).")));
+                }/>
                 <p class="form-error" role="alert" data-test="address-form-status">{general}</p>
                 <button type="submit" class="primary" data-test="address-save"
                     disabled=move || point.get().is_none() || add.pending().get()>

@@ -1,4 +1,6 @@
-//! Shared components: errors, pagination, loading states.
+//! Shared components: errors, pagination, loading states, maps.
+
+pub mod map;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;

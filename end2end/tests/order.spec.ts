@@ -1,0 +1,111 @@
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { hydrated, watchErrors } from './helpers';
+
+/** Plays the store's part (the merchant console comes later): accept the order in the
+ *  database, the way the console will, so the customer's page must update live. */
+function storeAccepts(orderId: string) {
+  const url = process.env.SONGDA_E2E_DATABASE_URL;
+  if (!url) throw new Error('SONGDA_E2E_DATABASE_URL is not set (run through ./test.sh)');
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `
+    update orders set status = 'accepted' where id = '${orderId}' and status = 'placed';
+    insert into order_events (order_id, from_status, to_status, actor_kind, reason)
+    values ('${orderId}', 'placed', 'accepted', 'merchant', 'Ready in about 10 min');`]);
+}
+
+test('a new customer sets an address on the map, checks out, pays in the sandbox and watches the order live', async ({ page }) => {
+  test.setTimeout(120_000);
+  const errors = watchErrors(page);
+
+  await page.goto('/signup?next=/addresses');
+  await hydrated(page);
+  await page.getByTestId('login-input').fill(`order-${Date.now()}@example.cn`);
+  await page.getByTestId('password-input').fill('a good password');
+  await page.getByTestId('signup-submit').click();
+  await expect(page.getByTestId('addresses-page')).toBeVisible();
+  await hydrated(page);
+
+  // Pick the point on the map (no tiles offline: the marker and the click still work).
+  await page.getByTestId('label-input').fill('Home');
+  await page.getByTestId('contact-input').fill('E2E Buyer');
+  await page.getByTestId('phone-input').fill('13812345678');
+  await page.getByTestId('detail-input').fill('People\'s Square, 12F');
+  const map = page.getByTestId('map-picker').locator('.leaflet-container');
+  await expect(map).toBeVisible();
+  await map.click({ position: { x: 200, y: 150 } });
+  await expect(page.getByTestId('address-locate-status')).toContainText('Point set on the map (31.2');
+  await page.getByTestId('address-save').click();
+  await expect(page.getByTestId('address')).toHaveCount(1);
+
+  // The 24-hour pharmacy, so the test does not depend on the time of day.
+  await page.goto('/search?q=Kangjian');
+  await hydrated(page);
+  await page.getByRole('link', { name: /Kangjian Pharmacy · 陆家嘴/ }).first().click();
+  await expect(page.getByTestId('product-card').first()).toBeVisible();
+  await hydrated(page);
+  const add = page.getByTestId('add-to-cart').and(page.locator(':enabled')).first();
+  await add.click();
+  await expect(page.getByTestId('cart-count')).toContainText('1');
+  await page.getByTestId('more').first().click();
+  await expect(page.getByTestId('cart-count')).toContainText('2');
+
+  await page.goto('/cart');
+  await hydrated(page);
+  await page.getByTestId('checkout-link').click();
+  await expect(page.getByTestId('quote')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('address-select')).toContainText('Home');
+  await page.getByTestId('tip-200').check();
+  await expect(page.getByTestId('tip')).toHaveText('¥2.00');
+  const total = await page.getByTestId('total').textContent();
+  await page.getByTestId('notes').fill('Please call at the gate');
+
+  // First attempt fails in the sandbox: the order keeps its items and offers a retry.
+  await page.getByTestId('place-order').click();
+  await expect(page.getByTestId('sandbox-pay')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('sandbox-amount')).toHaveText(total!);
+  await page.getByTestId('sandbox-fail').click();
+  await expect(page.getByTestId('order-page')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('payment-failed')).toBeVisible();
+  await page.getByTestId('pay').click();
+  await expect(page.getByTestId('sandbox-pay')).toBeVisible();
+  await hydrated(page);
+  await page.getByTestId('sandbox-succeed').click();
+
+  // Back on the order page: the provider's notification moves it to paid, live.
+  await expect(page.getByTestId('order-page')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('live-state')).toHaveAttribute('data-live', 'true');
+  await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'placed');
+  await expect(page.getByTestId('order-eta')).toContainText('Arrives around');
+  const orderId = page.url().split('/orders/')[1];
+
+  // The store accepts: the page updates without a reload.
+  const entries = await page.getByTestId('timeline-entry').count();
+  storeAccepts(orderId);
+  await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'accepted');
+  await expect(page.getByTestId('order-status')).toContainText('已接单');
+  await expect(page.getByTestId('timeline-entry')).toHaveCount(entries + 1);
+  await expect(page.getByTestId('request-cancel')).toBeVisible();
+
+  await page.getByTestId('nav-orders').click();
+  await expect(page.getByTestId('order-row')).toHaveCount(1);
+  await expect(page.getByTestId('order-row-status')).toContainText('Accepted');
+  expect(errors).toEqual([]);
+});
+
+test('the checkout page works at 360 px', async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByTestId('login-input').fill('customer@songda.test');
+  await page.getByTestId('password-input').fill('songda-demo');
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await page.goto('/orders');
+  await hydrated(page);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(360);
+});
