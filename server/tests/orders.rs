@@ -820,7 +820,9 @@ async fn order_endpoints_refuse_anonymous_wrong_roles_and_other_customers(pool: 
         session_cookie(res.headers()).unwrap()
     };
     let store = s.store.clone();
-    let calls: Vec<(&str, Vec<(&str, &str)>, bool)> = vec![
+    // (endpoint, form, whether it names one customer's order or payment)
+    type Call<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool);
+    let calls: Vec<Call> = vec![
         (
             "/api/get_quote",
             vec![

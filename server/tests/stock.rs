@@ -256,7 +256,7 @@ async fn carts_listing_products_in_opposite_orders_never_deadlock(pool: PgPool) 
     let ids = products(&pool, store, 2, 1000).await;
     let (a, b) = (ids[0], ids[1]);
     let customers = customers_with_carts(&pool, store, 200, |i| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             vec![(a, 1), (b, 1)]
         } else {
             vec![(b, 1), (a, 1)]
@@ -278,7 +278,7 @@ async fn mixed_carts_payments_and_cancellations_keep_stock_exact(pool: PgPool) {
     // A deterministic mix: each customer wants 1–2 of a rotating subset of the three.
     let lines = |i: usize| -> Vec<(Uuid, i32)> {
         (0..3)
-            .filter(|k| (i + k) % 3 != 0 || i % 5 == 0)
+            .filter(|k| !(i + k).is_multiple_of(3) || i.is_multiple_of(5))
             .map(|k| (ids[(i + k) % 3], 1 + (i % 2) as i32))
             .collect()
     };
@@ -300,10 +300,10 @@ async fn mixed_carts_payments_and_cancellations_keep_stock_exact(pool: PgPool) {
         .map(|(i, id)| {
             let (pool, id, i, customer) = (pool.clone(), *id, *i, customers[*i]);
             tokio::spawn(async move {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     pay(&pool, id).await;
                 }
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     lifecycle::cancel_by_customer(&pool, customer, id, "test")
                         .await
                         .unwrap();
