@@ -12,7 +12,6 @@ create table payments (
     updated_at timestamptz not null default now()
 );
 create index payments_order_id on payments (order_id, created_at);
-create unique index payments_one_success on payments (order_id) where status = 'succeeded';
 
 create table payment_notifications (
     id bigserial primary key,
@@ -48,4 +47,12 @@ create table sandbox_payments (
     refunded_fen bigint not null default 0 check (refunded_fen >= 0 and refunded_fen <= amount_fen),
     created_at timestamptz not null default now(),
     decided_at timestamptz
+);
+
+-- one row per refund request, so a repeated request (a retry after a crash) refunds once
+create table sandbox_refunds (
+    id uuid primary key,
+    sandbox_payment_id uuid not null references sandbox_payments (id),
+    amount_fen bigint not null check (amount_fen > 0),
+    created_at timestamptz not null default now()
 );

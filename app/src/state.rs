@@ -11,6 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
+use crate::addresses::geocoder::{Geocoder, StoreDirectory};
 use crate::error::AppError;
 use crate::live::LiveHub;
 use crate::payments::service::Payments;
@@ -30,6 +31,9 @@ pub struct Settings {
     pub payment_ttl: Duration,
     /// The sandbox payment provider's HMAC key (kept in `app_meta` by the server).
     pub sandbox_secret: Vec<u8>,
+    /// Offer the sandbox provider (its page lets payers approve their own payments: for
+    /// demos and tests, never for real money).
+    pub sandbox_enabled: bool,
     /// Map tiles (`{z}/{x}/{y}` template); none draws maps on a plain background.
     pub tile_url: Option<String>,
     pub tile_attribution: String,
@@ -45,6 +49,7 @@ impl Default for Settings {
             auth_refill: Duration::from_secs(6),
             payment_ttl: Duration::from_secs(15 * 60),
             sandbox_secret: random_secret(),
+            sandbox_enabled: true,
             tile_url: Some(OSM_TILES.to_string()),
             tile_attribution: OSM_ATTRIBUTION.to_string(),
         }
@@ -71,6 +76,7 @@ pub struct AppState {
     pub auth_limiter: Arc<AuthLimiter>,
     pub payments: Arc<Payments>,
     pub live: Arc<LiveHub>,
+    pub geocoder: Arc<dyn Geocoder>,
 }
 
 impl AppState {
@@ -84,10 +90,13 @@ impl AppState {
         }
         let payments = Arc::new(Payments::new(
             pool.clone(),
-            settings.sandbox_secret.clone(),
+            settings
+                .sandbox_enabled
+                .then(|| settings.sandbox_secret.clone()),
             format!("http://{addr}"),
         ));
         let live = Arc::new(LiveHub::start(pool.clone()));
+        let geocoder = Arc::new(StoreDirectory::new(pool.clone()));
         AppState {
             leptos_options,
             pool,
@@ -95,6 +104,7 @@ impl AppState {
             auth_limiter,
             payments,
             live,
+            geocoder,
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Config {
     pub auth_burst: u32,
     pub auth_refill: Duration,
     pub payment_ttl: Duration,
+    /// The sandbox payment provider; defaults to on for plain http (demo), off for https.
+    pub payment_sandbox: Option<bool>,
     /// `None`: maps without tiles (`SONGDA_TILE_URL=none`).
     pub tile_url: Option<String>,
     pub tile_attribution: Option<String>,
@@ -105,6 +107,10 @@ impl Config {
                 }
             },
             tile_attribution: var("SONGDA_TILE_ATTRIBUTION"),
+            payment_sandbox: match var("SONGDA_PAYMENT_SANDBOX") {
+                None => None,
+                Some(_) => Some(flag("SONGDA_PAYMENT_SANDBOX", false)?),
+            },
         })
     }
 

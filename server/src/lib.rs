@@ -40,6 +40,7 @@ pub fn settings(config: &Config) -> Settings {
             .unwrap_or(std::num::NonZeroU32::MIN),
         auth_refill: config.auth_refill,
         payment_ttl: config.payment_ttl,
+        sandbox_enabled: config.payment_sandbox.unwrap_or(!config.secure()),
         tile_url: config.tile_url.clone(),
         tile_attribution: config
             .tile_attribution

@@ -46,9 +46,10 @@ pub async fn order_feed(
     headers: HeaderMap,
 ) -> Response {
     // Authorize first: a customer, and this order's customer (others get 404, no hint).
-    let user = match session_token(&state, &headers) {
-        Some(token) => app::accounts::service::user_for_token(&state.pool, &token).await,
-        None => Ok(None),
+    let token = session_token(&state, &headers).unwrap_or_default();
+    let user = match token.is_empty() {
+        false => app::accounts::service::user_for_token(&state.pool, &token).await,
+        true => Ok(None),
     };
     let user = match user {
         Ok(Some(u)) => u,
@@ -72,13 +73,15 @@ pub async fn order_feed(
         .and_then(|v| v.parse().ok())
         .or(q.after)
         .unwrap_or(0);
-    Sse::new(feed(state, order_id, last_event_id))
+    Sse::new(feed(state, token, order_id, last_event_id))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
 
 struct Feed {
     state: AppState,
+    /// The subscriber's session: re-checked on every read, so logging out ends the stream.
+    token: String,
     order_id: Uuid,
     last: i64,
     queue: VecDeque<Event>,
@@ -90,12 +93,14 @@ struct Feed {
 /// lost ping only delays an update.
 fn feed(
     state: AppState,
+    token: String,
     order_id: Uuid,
     last: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let pings = state.live.subscribe_orders();
     let start = Feed {
         state,
+        token,
         order_id,
         last,
         queue: VecDeque::new(),
@@ -126,6 +131,11 @@ fn feed(
                 }
             }
             f.caught_up = true;
+            match app::accounts::service::user_for_token(&f.state.pool, &f.token).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => tracing::warn!("live feed session check failed: {e}"),
+            }
             match lifecycle::events_after(&f.state.pool, f.order_id, f.last).await {
                 Ok(events) => {
                     for e in events {

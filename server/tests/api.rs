@@ -1068,3 +1068,38 @@ async fn customers_keep_their_own_addresses(pool: PgPool) {
     .await;
     assert_eq!(mine["total"], 0);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn place_search_finds_known_places_for_logged_in_users_only(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let form = [("query", "People's Square")];
+    assert_eq!(
+        app.post("/api/search_places", &form, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let cookie = app.login_as("customer").await;
+    let (status, places) = json(app.post("/api/search_places", &form, Some(&cookie)).await).await;
+    assert_eq!(status, StatusCode::OK, "{places}");
+    let first = &places[0];
+    assert!(
+        first["label"].as_str().unwrap().contains("西藏中路"),
+        "{places}"
+    );
+    assert!((first["point"]["lat"].as_f64().unwrap() - 31.2304).abs() < 1e-6);
+    let (status, none) = json(
+        app.post(
+            "/api/search_places",
+            &[("query", "%_nowhere")],
+            Some(&cookie),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, none), (StatusCode::OK, serde_json::json!([])));
+    let (status, _) = json(
+        app.post("/api/search_places", &[("query", " ")], Some(&cookie))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

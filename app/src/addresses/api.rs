@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::model::Address;
+use super::model::{Address, Place};
 use crate::error::AppError;
 use crate::page::Page;
 
@@ -121,4 +121,17 @@ pub async fn delete_address(id: Uuid) -> Result<(), AppError> {
         return Err(AppError::NotFound);
     }
     Ok(())
+}
+
+/// Finds places by text (the configured geocoder); the customer then refines on the map.
+#[server(endpoint = "search_places")]
+pub async fn search_places(query: String) -> Result<Vec<Place>, AppError> {
+    auth::require_user().await?;
+    let query = super::model::parse_text("query", "a street, building or area", &query, 60)?;
+    let state = context::state()?;
+    state
+        .geocoder
+        .search(&query, None, 8)
+        .await
+        .map_err(AppError::internal)
 }

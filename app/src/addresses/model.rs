@@ -15,6 +15,13 @@ pub struct Address {
     pub point: GeoPoint,
 }
 
+/// A place a geocoder found: what to call it and where it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub label: String,
+    pub point: GeoPoint,
+}
+
 /// Short free text from a form: trimmed, required, bounded.
 pub fn parse_text(field: &str, what: &str, input: &str, max: usize) -> Result<String, AppError> {
     let s = input.trim();

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use super::api::{AddAddress, DeleteAddress, my_addresses};
+use super::api::{AddAddress, DeleteAddress, my_addresses, search_places};
 use crate::ui::map::PointPicker;
 use crate::ui::{Pager, page_param, when_loaded};
 
@@ -120,6 +120,10 @@ pub fn AddressesPage() -> impl IntoView {
                     <button type="button" on:click=use_location data-test="address-locate">"Use my location 使用我的位置"</button>
                     <span class="muted" role="status" data-test="address-locate-status">{move || status.get()}</span>
                 </p>
+                <PlaceSearch on_pick=move |(lat, lng, label): (f64, f64, String)| {
+                    point.set(Some((lat, lng)));
+                    status.set(Some(format!("Moved to {label}: tap the map to set the exact point.")));
+                }/>
                 <PointPicker point=point on_pick=move |(lat, lng): (f64, f64)| {
                     point.set(Some((lat, lng)));
                     status.set(Some(format!("Point set on the map ({lat:.5}, {lng:.5}).")));
@@ -131,5 +135,49 @@ pub fn AddressesPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+    }
+}
+
+/// Text search through the configured geocoder; a result moves the map there.
+#[component]
+fn PlaceSearch(#[prop(into)] on_pick: Callback<(f64, f64, String)>) -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    let search = Action::new_unsync(|q: &String| search_places(q.clone()));
+    let results = move || {
+        match search.value().get() {
+        Some(Ok(places)) if places.is_empty() => view! {
+            <p class="muted" data-test="place-none">"No place found by that name: pick the point on the map."</p>
+        }
+        .into_any(),
+        Some(Ok(places)) => view! {
+            <ul class="rows places">
+                {places.into_iter().map(|p| {
+                    let label = p.label.clone();
+                    view! {
+                        <li><button type="button" data-test="place-result"
+                            on:click=move |_| on_pick.run((p.point.lat, p.point.lng, label.clone()))>{p.label.clone()}</button></li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+        .into_any(),
+        Some(Err(e)) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+        None => ().into_any(),
+    }
+    };
+    view! {
+        <div class="place-search">
+            <label class="field"><span>"Find a street or area 搜索地点"</span>
+                <input type="search" maxlength="60" data-test="place-query" prop:value=query
+                    on:input=move |ev| query.set(event_target_value(&ev))
+                    on:keydown=move |ev| if ev.key() == "Enter" {
+                        ev.prevent_default();
+                        search.dispatch(query.get_untracked());
+                    }/></label>
+            <button type="button" data-test="place-search"
+                disabled=move || search.pending().get() || query.with(|q| q.trim().is_empty())
+                on:click=move |_| { search.dispatch(query.get_untracked()); }>"Search"</button>
+            {results}
+        </div>
     }
 }

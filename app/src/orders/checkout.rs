@@ -506,8 +506,7 @@ pub async fn place_order(
         r#"select q.store_id, q.fulfilment, q.address_id, q.scheduled_for,
                   q.lines as "lines: Json<Vec<PricedLine>>",
                   q.items_fen, q.packaging_fen, q.delivery_fee_fen, q.surcharge_fen, q.discount_fen,
-                  q.tip_fen, q.total_fen, q.distance_m, q.eta_min, q.expires_at < now() as "expired!",
-                  (select number from orders o where o.quote_id = q.id) as used_by
+                  q.tip_fen, q.total_fen, q.distance_m, q.eta_min, q.expires_at < now() as "expired!"
            from quotes q where q.id = $1 and q.customer_id = $2
            for update"#,
         quote_id,
@@ -516,7 +515,12 @@ pub async fn place_order(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
-    if let Some(number) = q.used_by {
+    // A separate statement after the lock: it sees an order another checkout of this quote
+    // committed while we waited.
+    let used_by = sqlx::query_scalar!("select number from orders where quote_id = $1", quote_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(number) = used_by {
         return Err(AppError::conflict(format!(
             "This quote was already ordered as {number}."
         )));
@@ -598,9 +602,14 @@ pub async fn place_order(
         Some(slot) => {
             if let Some(cap) = store.slot_capacity {
                 // Serialize scheduled checkouts of this store so a slot never takes more than its cap.
-                sqlx::query!("select id from stores where id = $1 for update", q.store_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                // `no key update`: inserting orders for this store (a foreign key check)
+                // takes `key share` on the same row and must not wait behind this lock.
+                sqlx::query!(
+                    "select id from stores where id = $1 for no key update",
+                    q.store_id
+                )
+                .fetch_one(&mut *tx)
+                .await?;
                 let taken = sqlx::query_scalar!(
                     r#"select count(*) as "n!" from orders
                        where store_id = $1 and scheduled_for = $2
@@ -674,7 +683,9 @@ pub async fn place_order(
                                release_at, items_fen, packaging_fen, delivery_fee_fen, surcharge_fen,
                                discount_fen, tip_fen, total_fen, distance_m, eta_min, pickup_code,
                                tracking_token, quote_id, payment_expires_at)
-           values ($1, 'SD-' || to_char(now() at time zone $2, 'YYYYMMDD') || '-' || lpad(nextval('order_number_seq')::text, 4, '0'),
+           values ($1, (select 'SD-' || to_char(now() at time zone $2, 'YYYYMMDD') || '-'
+                               || lpad(n::text, greatest(4, length(n::text)), '0')
+                        from nextval('order_number_seq') n),
                    $3, $4, 'pending_payment', $5, $6, $7, $8, $9, $10, $11, $12,
                    $12::timestamptz - make_interval(mins => $20 + 10),
                    $13, $14, $15, $16, $17, $18, $19, $21, $20, $22, $23, $24,

@@ -578,7 +578,17 @@ pub async fn tracking(pool: &PgPool, token: &str) -> Result<TrackingView, AppErr
     .await?
     .ok_or(AppError::NotFound)?;
     let status = OrderStatus::parse(&o.status)?;
-    if status.is_final() || status == OrderStatus::PendingPayment {
+    // Only while the order is on its way: not before payment, not after it arrived or ended.
+    let shown = matches!(
+        status,
+        OrderStatus::Placed
+            | OrderStatus::Accepted
+            | OrderStatus::Picking
+            | OrderStatus::Ready
+            | OrderStatus::PickedUp
+            | OrderStatus::Delivering
+    );
+    if !shown {
         return Err(AppError::NotFound);
     }
     Ok(TrackingView {

@@ -57,9 +57,14 @@ fn totals_table(t: Totals, surcharge_reason: Option<String>) -> impl IntoView {
     }
 }
 
-/// A new key per page and quote: a double click or a retry of the same quote reuses it.
-fn idempotency_key(quote: Uuid, nonce: &str) -> String {
-    format!("{}-{nonce}", quote.simple())
+/// One key per page, quote and notes: a double click or a retry of the same request reuses
+/// it; changed notes are a new request (the server refuses a key reused with another body).
+fn idempotency_key(quote: Uuid, nonce: &str, notes: &str) -> String {
+    // FNV-1a: a short stable fingerprint of the notes, not a secret.
+    let notes = notes.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}-{nonce}-{notes:x}", quote.simple())
 }
 
 fn page_nonce() -> String {
@@ -111,7 +116,7 @@ pub fn CheckoutPage() -> impl IntoView {
             if nonce.with_value(String::is_empty) {
                 nonce.set_value(page_nonce());
             }
-            let key = idempotency_key(quote_id, &nonce.get_value());
+            let key = idempotency_key(quote_id, &nonce.get_value(), &notes);
             let placed = place_order(quote_id, key, notes).await?;
             match start_payment(placed.order_id).await {
                 Ok(url) => Ok(url),
@@ -267,10 +272,11 @@ fn quote_summary(
 /// Follows an order's live feed (browser only): `changed` runs on every new event, `live`
 /// tells whether the connection is up. EventSource reconnects by itself and sends the last
 /// event id, so the server replays anything missed.
-fn follow_order(order_id: Uuid, changed: impl Fn() + 'static, live: RwSignal<bool>) {
+fn follow_order(order_id: Uuid, after: i64, changed: impl Fn() + 'static, live: RwSignal<bool>) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
-    let Ok(source) = web_sys::EventSource::new(&format!("/api/live/orders/{order_id}")) else {
+    let url = format!("/api/live/orders/{order_id}?after={after}");
+    let Ok(source) = web_sys::EventSource::new(&url) else {
         return;
     };
     let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
@@ -323,14 +329,18 @@ pub fn OrderPage() -> impl IntoView {
             }
         },
     );
-    Effect::new(move |started: Option<bool>| {
-        if started != Some(true)
-            && let Some(order_id) = id()
-        {
-            follow_order(order_id, move || version.update(|v| *v += 1), live);
-            return true;
+    // Re-runs when the order id changes (in-app navigation): the cleanup closes the old feed.
+    // It starts after what the page already shows, so loading the page replays nothing.
+    Effect::new(move |_| {
+        if let Some(order_id) = id() {
+            let after = order
+                .get_untracked()
+                .and_then(|r| r.ok())
+                .filter(|o| o.id == order_id)
+                .and_then(|o| o.timeline.last().map(|e| e.id))
+                .unwrap_or(0);
+            follow_order(order_id, after, move || version.update(|v| *v += 1), live);
         }
-        started.unwrap_or(false)
     });
     let pay = Action::new_unsync(|order_id: &Uuid| start_payment(*order_id));
     Effect::new(move |_| {
@@ -440,10 +450,12 @@ fn order_body(
                         on:input=move |ev| reason.set(event_target_value(&ev))/></label>
                 {if o.can_cancel() {
                     view! { <button type="button" data-test="cancel-order"
+                        disabled=move || cancel.pending().get()
                         on:click=move |_| { cancel.dispatch(CancelOrder { order_id: id, reason: reason.get_untracked() }); }>
                         {if o.status == OrderStatus::Placed { "Cancel and refund 取消并退款" } else { "Cancel order 取消订单" }}</button> }.into_any()
                 } else {
                     view! { <button type="button" data-test="request-cancel"
+                        disabled=move || ask_cancel.pending().get()
                         on:click=move |_| { ask_cancel.dispatch(RequestCancel { order_id: id, reason: reason.get_untracked() }); }>
                         "Ask the store to cancel 申请取消"</button> }.into_any()
                 }}

@@ -22,6 +22,9 @@ pub async fn start_payment(order_id: Uuid) -> Result<String, AppError> {
 pub async fn sandbox_payment(id: Uuid) -> Result<SandboxPaymentView, AppError> {
     let user = auth::require_role(Role::Customer).await?;
     let state = context::state()?;
+    if state.payments.sandbox.is_none() {
+        return Err(AppError::NotFound);
+    }
     let row = sqlx::query!(
         r#"select sp.id, sp.amount_fen, sp.status, o.id as order_id, o.number, s.name as store_name
            from sandbox_payments sp
@@ -51,6 +54,7 @@ pub async fn sandbox_payment(id: Uuid) -> Result<SandboxPaymentView, AppError> {
 pub async fn sandbox_decide(id: Uuid, succeed: bool) -> Result<String, AppError> {
     let view = sandbox_payment(id).await?;
     let state = context::state()?;
-    state.payments.sandbox.decide(view.id, succeed).await?;
+    let sandbox = state.payments.sandbox.as_ref().ok_or(AppError::NotFound)?;
+    sandbox.decide(view.id, succeed).await?;
     Ok(format!("/orders/{}", view.order_id))
 }

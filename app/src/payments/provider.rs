@@ -92,6 +92,11 @@ pub trait PaymentProvider: Send + Sync {
     /// Asks the provider where a payment stands (used before expiring an unpaid order).
     fn query<'a>(&'a self, provider_ref: &'a str) -> ProviderFuture<'a, ProviderOutcome>;
 
-    /// Refunds (part of) a successful payment; returns the provider's refund id.
+    /// Closes a payment that is still open so it can no longer be paid (before an unpaid
+    /// order expires), and reports where it ended: a payer who just paid gives `Succeeded`.
+    fn close<'a>(&'a self, provider_ref: &'a str) -> ProviderFuture<'a, ProviderOutcome>;
+
+    /// Refunds (part of) a successful payment; returns the provider's refund id. Repeating a
+    /// request with the same `refund_id` refunds once and returns the same id.
     fn refund<'a>(&'a self, req: RefundRequest) -> ProviderFuture<'a, String>;
 }

@@ -231,27 +231,66 @@ impl PaymentProvider for SandboxProvider {
         })
     }
 
+    fn close<'a>(&'a self, provider_ref: &'a str) -> ProviderFuture<'a, ProviderOutcome> {
+        Box::pin(async move {
+            let id = Uuid::parse_str(provider_ref)
+                .map_err(|_| ProviderError::Refused("unknown payment".into()))?;
+            let closed = sqlx::query!(
+                "update sandbox_payments set status = 'failed', decided_at = now()
+                 where id = $1 and status = 'open'",
+                id
+            )
+            .execute(&self.pool)
+            .await
+            .map_err(|e| ProviderError::Unreachable(e.to_string()))?
+            .rows_affected();
+            if closed == 1 {
+                Ok(ProviderOutcome::Failed("Closed: not paid in time.".into()))
+            } else {
+                self.query(provider_ref).await
+            }
+        })
+    }
+
     fn refund<'a>(&'a self, req: RefundRequest) -> ProviderFuture<'a, String> {
         Box::pin(async move {
+            let unreachable = |e: sqlx::Error| ProviderError::Unreachable(e.to_string());
             let id = Uuid::parse_str(&req.provider_ref)
                 .map_err(|_| ProviderError::Refused("unknown payment".into()))?;
+            let reference = format!("sandbox-refund-{}", req.refund_id);
+            let mut tx = self.pool.begin().await.map_err(unreachable)?;
+            let first = sqlx::query!(
+                "insert into sandbox_refunds (id, sandbox_payment_id, amount_fen) values ($1, $2, $3)
+                 on conflict (id) do nothing",
+                req.refund_id,
+                id,
+                req.amount.fen()
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(unreachable)?
+            .rows_affected()
+                == 1;
+            if !first {
+                return Ok(reference);
+            }
             let done = sqlx::query!(
                 "update sandbox_payments set refunded_fen = refunded_fen + $2
                  where id = $1 and status = 'succeeded' and refunded_fen + $2 <= amount_fen",
                 id,
                 req.amount.fen()
             )
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map_err(|e| ProviderError::Unreachable(e.to_string()))?
+            .map_err(unreachable)?
             .rows_affected();
-            if done == 1 {
-                Ok(format!("sandbox-refund-{}", req.refund_id))
-            } else {
-                Err(ProviderError::Refused(
+            if done != 1 {
+                return Err(ProviderError::Refused(
                     "nothing left to refund on this payment".into(),
-                ))
+                ));
             }
+            tx.commit().await.map_err(unreachable)?;
+            Ok(reference)
         })
     }
 }

@@ -19,26 +19,27 @@ use crate::orders::model::{ActorKind, OrderAction, OrderStatus};
 
 /// The configured providers and where they should send notifications.
 pub struct Payments {
-    pub sandbox: Arc<SandboxProvider>,
+    /// The sandbox, when enabled (`SONGDA_PAYMENT_SANDBOX`; off by default on https).
+    pub sandbox: Option<Arc<SandboxProvider>>,
     /// Base URL providers reach this server at, e.g. `http://127.0.0.1:8710`.
     pub notify_base: String,
 }
 
 impl Payments {
-    pub fn new(pool: PgPool, sandbox_secret: Vec<u8>, notify_base: String) -> Self {
+    pub fn new(pool: PgPool, sandbox_secret: Option<Vec<u8>>, notify_base: String) -> Self {
         Payments {
-            sandbox: Arc::new(SandboxProvider::new(pool, sandbox_secret)),
+            sandbox: sandbox_secret.map(|s| Arc::new(SandboxProvider::new(pool, s))),
             notify_base,
         }
     }
 
     /// The provider new payments use.
-    pub fn default_provider(&self) -> &dyn PaymentProvider {
-        self.sandbox.as_ref()
+    pub fn default_provider(&self) -> Option<&dyn PaymentProvider> {
+        self.sandbox.as_deref().map(|s| s as &dyn PaymentProvider)
     }
 
     pub fn provider(&self, name: &str) -> Option<&dyn PaymentProvider> {
-        (name == self.sandbox.name()).then_some(self.sandbox.as_ref() as &dyn PaymentProvider)
+        self.default_provider().filter(|p| p.name() == name)
     }
 }
 
@@ -49,7 +50,11 @@ pub async fn start_payment(
     customer_id: Uuid,
     order_id: Uuid,
 ) -> Result<String, AppError> {
-    let provider = payments.default_provider();
+    let provider = payments.default_provider().ok_or_else(|| {
+        AppError::conflict(
+            "Online payment is not set up on this Songda yet. Please contact the store.",
+        )
+    })?;
     let mut tx = pool.begin().await?;
     let order = lifecycle::lock_order(&mut tx, order_id)
         .await?
@@ -148,21 +153,12 @@ pub async fn receive_notification(
     let verified = provider.verify_notification(headers, body, Utc::now());
     let notification = match verified {
         Ok(n) => n,
+        // Not stored: anyone can POST here, and unsigned bodies must not fill the database.
         Err(e) => {
             tracing::warn!(
                 provider = provider_name,
                 "refused a payment notification: {e}"
             );
-            sqlx::query!(
-                "insert into payment_notifications (provider, signature, body, outcome) values ($1, $2, $3, $4)",
-                provider_name,
-                signature,
-                raw,
-                format!("refused: {e}")
-            )
-            .execute(pool)
-            .await
-            .map_err(AppError::from)?;
             return Err(NotifyRejection::Unverified(e));
         }
     };
@@ -195,15 +191,23 @@ pub async fn apply_outcome(
     n: &Notification,
     actor: ActorKind,
 ) -> Result<NotifyOutcome, NotifyRejection> {
+    // Locks in the same order as every other path: the order, then its payment.
+    let order_id = sqlx::query_scalar!("select order_id from payments where id = $1", n.payment_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(NotifyRejection::Mismatch)?;
     let mut tx = pool.begin().await.map_err(AppError::from)?;
+    let mut order = lifecycle::lock_order(&mut tx, order_id)
+        .await?
+        .ok_or(NotifyRejection::Mismatch)?;
     let p = sqlx::query!(
-        "select order_id, provider, provider_ref, amount_fen, status from payments where id = $1 for update",
+        "select provider, provider_ref, amount_fen, status from payments where id = $1 for update",
         n.payment_id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::from)?
-    .ok_or(NotifyRejection::Mismatch)?;
+    .map_err(AppError::from)?;
     if p.provider != provider_name
         || p.amount_fen != n.amount.fen()
         || p.provider_ref
@@ -212,12 +216,17 @@ pub async fn apply_outcome(
     {
         return Err(NotifyRejection::Mismatch);
     }
-    if p.status != "pending" || n.outcome == ProviderOutcome::Pending {
+    // Seen before with the same verdict: nothing to do. A success for a payment we had given
+    // up on is no duplicate: the money arrived and must be placed or refunded.
+    let duplicate = matches!(
+        (&n.outcome, p.status.as_str()),
+        (ProviderOutcome::Pending, _)
+            | (ProviderOutcome::Succeeded, "succeeded")
+            | (ProviderOutcome::Failed(_), "failed" | "succeeded")
+    );
+    if duplicate {
         return Ok(NotifyOutcome::Duplicate);
     }
-    let mut order = lifecycle::lock_order(&mut tx, p.order_id)
-        .await?
-        .ok_or(NotifyRejection::Mismatch)?;
     match &n.outcome {
         ProviderOutcome::Succeeded => {
             sqlx::query!(
@@ -349,8 +358,13 @@ async fn run_refund(pool: &PgPool, payments: &Payments, refund_id: Uuid) -> Resu
         .await
         .map_err(|e| e.to_string())?;
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    // The order first (as everywhere), so two refunds finishing together see each other.
+    let order = lifecycle::lock_order(&mut tx, r.order_id)
+        .await
+        .map_err(|e| e.to_string())?;
     sqlx::query!(
-        "update refunds set status = 'succeeded', provider_ref = $2, updated_at = now() where id = $1",
+        "update refunds set status = 'succeeded', provider_ref = $2, updated_at = now()
+         where id = $1 and status = 'pending'",
         refund_id,
         refund_ref
     )
@@ -365,9 +379,7 @@ async fn run_refund(pool: &PgPool, payments: &Payments, refund_id: Uuid) -> Resu
     .await
     .map_err(|e| e.to_string())?;
     if pending == 0
-        && let Some(mut order) = lifecycle::lock_order(&mut tx, r.order_id)
-            .await
-            .map_err(|e| e.to_string())?
+        && let Some(mut order) = order
         && order
             .status
             .next(
@@ -472,7 +484,9 @@ pub async fn expire_unpaid(pool: &PgPool, payments: &Payments) -> Result<usize, 
             else {
                 continue;
             };
-            match provider.query(&provider_ref).await {
+            // Close it at the provider so it cannot be paid after the order expires; a payer
+            // who paid a moment ago comes back as a success and the order is placed instead.
+            match provider.close(&provider_ref).await {
                 Ok(outcome) => {
                     let n = Notification {
                         payment_id: p.id,
@@ -481,18 +495,24 @@ pub async fn expire_unpaid(pool: &PgPool, payments: &Payments) -> Result<usize, 
                         outcome,
                     };
                     if let Err(e) = apply_outcome(pool, &p.provider, &n, ActorKind::System).await {
-                        tracing::warn!("applying a queried payment failed: {e}");
+                        tracing::warn!("applying a closed payment failed: {e}");
+                        unsure = true;
                     }
                 }
                 // Cannot ask now: try again on the next round rather than expire a paid order.
                 Err(e) => {
-                    tracing::warn!("querying payment {} failed: {e}", p.id);
+                    tracing::warn!("closing payment {} failed: {e}", p.id);
                     unsure = true;
                 }
             }
         }
-        if !unsure && lifecycle::expire_if_unpaid(pool, order_id).await? {
-            expired += 1;
+        if unsure {
+            continue;
+        }
+        match lifecycle::expire_if_unpaid(pool, order_id).await {
+            Ok(true) => expired += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!("expiring order {order_id} failed: {e}"),
         }
     }
     Ok(expired)
