@@ -860,6 +860,20 @@ async fn order_endpoints_refuse_anonymous_wrong_roles_and_other_customers(pool: 
             vec![("id", &sandbox_id), ("succeed", "true")],
             true,
         ),
+        (
+            "/api/change_order_details",
+            vec![("order_id", &order_id), ("notes", "x")],
+            true,
+        ),
+        (
+            "/api/reduce_order_line",
+            vec![
+                ("order_id", &order_id),
+                ("product_id", &s.product),
+                ("quantity", "1"),
+            ],
+            true,
+        ),
     ];
     let merchant = app.login_as("merchant").await;
     let courier = app.login_as("courier").await;
@@ -1334,4 +1348,133 @@ async fn order_numbers_stay_unique_past_ten_thousand(pool: PgPool) {
         numbers[0].ends_with("-10000") && numbers[1].ends_with("-10001"),
         "{numbers:?}"
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn paid_orders_can_lose_items_and_change_address_with_the_difference_refunded(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = checkout(&app, &s, "key-modify-1").await;
+    // Before payment, items do not change (cancel and order again instead).
+    let form = [
+        ("order_id", order_id.as_str()),
+        ("product_id", s.product.as_str()),
+        ("quantity", "1"),
+    ];
+    let (status, _) = call(&app, "/api/reduce_order_line", &form, &s.cookie).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (sandbox_id, _) = start_payment(&app, &pool, &s.cookie, &order_id).await;
+    call(
+        &app,
+        "/api/sandbox_decide",
+        &[("id", &sandbox_id), ("succeed", "true")],
+        &s.cookie,
+    )
+    .await;
+    let before = wait_for_status(&app, &s.cookie, &order_id, "placed").await;
+    assert_eq!(stock(&pool, &s.product).await, (8, 0));
+
+    // 2 → 1: one box back on the shelf, its price refunded.
+    let (status, after) = call(&app, "/api/reduce_order_line", &form, &s.cookie).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(stock(&pool, &s.product).await, (9, 0));
+    let price = 2580;
+    assert_eq!(
+        after["totals"]["total"].as_i64().unwrap(),
+        before["totals"]["total"].as_i64().unwrap() - price
+    );
+    app::payments::service::deliver_outbox(&pool, &app.state.payments)
+        .await
+        .unwrap();
+    let refunded: i64 =
+        sqlx::query_scalar("select refunded_fen from sandbox_payments where id = $1::uuid")
+            .bind(&sandbox_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(refunded, price);
+    assert_eq!(
+        order(&app, &s.cookie, &order_id).await["status"],
+        "placed",
+        "a partial refund does not end the order"
+    );
+    // Raising a quantity or removing the last item is refused.
+    let more = [
+        ("order_id", order_id.as_str()),
+        ("product_id", s.product.as_str()),
+        ("quantity", "3"),
+    ];
+    let (status, err) = call(&app, "/api/reduce_order_line", &more, &s.cookie).await;
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("quantity"))
+    );
+    let last = [
+        ("order_id", order_id.as_str()),
+        ("product_id", s.product.as_str()),
+        ("quantity", "0"),
+    ];
+    let (status, err) = call(&app, "/api/reduce_order_line", &last, &s.cookie).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(err["message"].as_str().unwrap().contains("cancel"), "{err}");
+
+    // A dearer address is refused; a nearby one is taken; notes change.
+    let far = add_address(&app, &s.cookie, ("31.2550", "121.5200")).await;
+    let (status, err) = call(
+        &app,
+        "/api/change_order_details",
+        &[("order_id", &order_id), ("address_id", &far), ("notes", "")],
+        &s.cookie,
+    )
+    .await;
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("address")),
+        "{err}"
+    );
+    assert!(err["message"].as_str().unwrap().contains("more"), "{err}");
+    let next_door = add_address(&app, &s.cookie, ("31.2398", "121.4999")).await;
+    let (status, o) = call(
+        &app,
+        "/api/change_order_details",
+        &[
+            ("order_id", &order_id),
+            ("address_id", &next_door),
+            ("notes", "leave at the desk"),
+        ],
+        &s.cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{o}");
+    assert_eq!(o["notes"], "leave at the desk");
+    assert_eq!(
+        o["totals"]["delivery_fee"], 300,
+        "still the first-kilometre fee"
+    );
+    let reasons: Vec<&str> = o["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("Delivery address changed")),
+        "{reasons:?}"
+    );
+    // Once a courier has it, no more changes.
+    sqlx::query("update orders set status = 'picked_up' where id = $1::uuid")
+        .bind(&order_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, _) = call(
+        &app,
+        "/api/change_order_details",
+        &[("order_id", &order_id), ("notes", "late")],
+        &s.cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }

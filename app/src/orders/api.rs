@@ -148,13 +148,7 @@ pub async fn cancel_order(
     let reason = parse_reason(&reason)?;
     let state = context::state()?;
     super::lifecycle::cancel_by_customer(&state.pool, user.id, order_id, &reason).await?;
-    // Refunds go out through the outbox; kick it now rather than at the next tick.
-    let (pool, payments) = (state.pool.clone(), state.payments.clone());
-    tokio::spawn(async move {
-        if let Err(e) = crate::payments::service::deliver_outbox(&pool, &payments).await {
-            tracing::warn!("delivering the outbox after a cancel failed: {e}");
-        }
-    });
+    kick_outbox(&state);
     super::lifecycle::order_view(&state.pool, user.id, order_id).await
 }
 
@@ -197,4 +191,45 @@ pub async fn track_order(token: String) -> Result<super::model::TrackingView, Ap
     }
     let state = context::state()?;
     super::lifecycle::tracking(&state.pool, &token).await
+}
+
+/// Changes the delivery address and/or notes of one of the caller's orders (until picked up).
+#[server(endpoint = "change_order_details")]
+pub async fn change_order_details(
+    order_id: Uuid,
+    address_id: Option<Uuid>,
+    notes: String,
+) -> Result<super::model::OrderView, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let notes = super::model::parse_notes(&notes)?;
+    let state = context::state()?;
+    super::lifecycle::change_details(&state.pool, user.id, order_id, address_id, &notes).await?;
+    kick_outbox(&state);
+    super::lifecycle::order_view(&state.pool, user.id, order_id).await
+}
+
+/// Lowers one line of a paid order the store has not accepted yet (0 removes it); the
+/// difference is refunded.
+#[server(endpoint = "reduce_order_line")]
+pub async fn reduce_order_line(
+    order_id: Uuid,
+    product_id: Uuid,
+    quantity: i32,
+) -> Result<super::model::OrderView, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    super::lifecycle::reduce_line(&state.pool, user.id, order_id, product_id, quantity).await?;
+    kick_outbox(&state);
+    super::lifecycle::order_view(&state.pool, user.id, order_id).await
+}
+
+/// Refunds go out through the outbox; deliver it now rather than at the next tick.
+#[cfg(feature = "ssr")]
+fn kick_outbox(state: &crate::state::AppState) {
+    let (pool, payments) = (state.pool.clone(), state.payments.clone());
+    tokio::spawn(async move {
+        if let Err(e) = crate::payments::service::deliver_outbox(&pool, &payments).await {
+            tracing::warn!("delivering the outbox failed: {e}");
+        }
+    });
 }

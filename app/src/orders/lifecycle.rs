@@ -635,3 +635,301 @@ pub async fn reorder(
     }
     Ok((store_id, added))
 }
+
+/// Statuses in which the customer may still change the address, contact and notes (until a
+/// courier has the order).
+fn details_editable(status: OrderStatus) -> bool {
+    matches!(
+        status,
+        OrderStatus::PendingPayment
+            | OrderStatus::Placed
+            | OrderStatus::Accepted
+            | OrderStatus::Picking
+            | OrderStatus::Ready
+    )
+}
+
+/// Changes the delivery address (to another of the customer's addresses within the store's
+/// radius) and/or the notes until the order is picked up. A cheaper delivery is refunded; a
+/// dearer one is refused (cancel and order again), so nobody pays twice for one order.
+pub async fn change_details(
+    pool: &PgPool,
+    customer_id: Uuid,
+    order_id: Uuid,
+    address_id: Option<Uuid>,
+    notes: &str,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let order = lock_order(&mut tx, order_id)
+        .await?
+        .filter(|o| o.customer_id == customer_id)
+        .ok_or(AppError::NotFound)?;
+    if !details_editable(order.status) {
+        return Err(AppError::conflict(format!(
+            "This order is {} now: the address and notes can no longer change.",
+            order.status.label()
+        )));
+    }
+    let mut changes = vec![];
+    if let Some(address_id) = address_id {
+        if order.fulfilment != Fulfilment::Delivery {
+            return Err(AppError::validation(
+                "address",
+                "A store pickup order has no delivery address.",
+            ));
+        }
+        let a = sqlx::query!(
+            r#"select a.contact_name, a.phone, a.detail, a.lat, a.lng, s.lat as store_lat,
+                      s.lng as store_lng, s.delivery_radius_m, o.delivery_fee_fen,
+                      exists (select 1 from payments p where p.order_id = o.id and p.status = 'pending') as "paying!"
+               from addresses a, orders o join stores s on s.id = o.store_id
+               where a.id = $1 and a.customer_id = $2 and o.id = $3"#,
+            address_id,
+            customer_id,
+            order.id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::validation("address", "Choose one of your addresses."))?;
+        let distance = routing::haversine_m(a.store_lat, a.store_lng, a.lat, a.lng);
+        if distance > f64::from(a.delivery_radius_m) {
+            return Err(AppError::validation(
+                "address",
+                format!(
+                    "This address is {:.1} km from the store, which delivers within {:.1} km.",
+                    distance / 1000.0,
+                    f64::from(a.delivery_radius_m) / 1000.0
+                ),
+            ));
+        }
+        let old_fee = Money::from_fen(a.delivery_fee_fen);
+        let new_fee = crate::delivery::delivery_fee(distance);
+        if new_fee > old_fee {
+            return Err(AppError::validation(
+                "address",
+                format!(
+                    "Delivering there costs {} more than this order paid for. Cancel and order again to deliver there.",
+                    Money::from_fen(new_fee.fen() - old_fee.fen())
+                ),
+            ));
+        }
+        let saving = old_fee.fen() - new_fee.fen();
+        if saving > 0 && order.status == OrderStatus::PendingPayment && a.paying {
+            return Err(AppError::conflict(
+                "A payment for this order is in progress: finish it (or wait until it fails) before changing the address.",
+            ));
+        }
+        sqlx::query!(
+            "update orders set contact_name = $2, contact_phone = $3, address_detail = $4,
+                    dest_lat = $5, dest_lng = $6, distance_m = $7,
+                    delivery_fee_fen = $8, total_fen = total_fen - $9, updated_at = now()
+             where id = $1",
+            order.id,
+            a.contact_name,
+            a.phone,
+            a.detail,
+            a.lat,
+            a.lng,
+            distance.round() as i32,
+            new_fee.fen(),
+            saving
+        )
+        .execute(&mut *tx)
+        .await?;
+        if saving > 0 && order.status != OrderStatus::PendingPayment {
+            crate::payments::service::queue_partial_refund(
+                &mut tx,
+                order.id,
+                Money::from_fen(saving),
+                "Cheaper delivery after an address change",
+            )
+            .await?;
+        }
+        changes.push(format!("Delivery address changed to {}", a.detail));
+    }
+    let updated = sqlx::query!(
+        "update orders set notes = $2, updated_at = now() where id = $1 and notes <> $2",
+        order.id,
+        notes
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated > 0 {
+        changes.push("Notes changed".to_string());
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    record_event(
+        &mut tx,
+        order.id,
+        Some(order.status),
+        order.status,
+        ActorKind::Customer,
+        Some(customer_id),
+        &changes.join("; "),
+    )
+    .await?;
+    enqueue(
+        &mut tx,
+        "order.details_changed",
+        serde_json::json!({ "order_id": order.id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lowers the quantity of one line (0 removes it) of a paid order the store has not accepted
+/// yet: the goods go back on the shelf and the difference (with the discount recomputed) is
+/// refunded. Adding goods is a new order.
+pub async fn reduce_line(
+    pool: &PgPool,
+    customer_id: Uuid,
+    order_id: Uuid,
+    product_id: Uuid,
+    quantity: i32,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let order = lock_order(&mut tx, order_id)
+        .await?
+        .filter(|o| o.customer_id == customer_id)
+        .ok_or(AppError::NotFound)?;
+    if order.status != OrderStatus::Placed {
+        return Err(AppError::conflict(match order.status {
+            OrderStatus::PendingPayment => {
+                "Items change after payment; before that, cancel and order again.".to_string()
+            }
+            s => format!(
+                "This order is {} now: its items can no longer change.",
+                s.label()
+            ),
+        }));
+    }
+    let line = sqlx::query!(
+        "select name, quantity, unit_price_fen from order_items where order_id = $1 and product_id = $2",
+        order.id,
+        product_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::validation("quantity", "This product is not in the order."))?;
+    if quantity < 0 || quantity >= line.quantity {
+        return Err(AppError::validation(
+            "quantity",
+            "You can only lower a quantity here: to add goods, place another order.",
+        ));
+    }
+    let o = sqlx::query!(
+        r#"select o.items_fen, o.discount_fen, o.fulfilment, s.min_order_fen, s.discount_threshold_fen,
+                  s.discount_fen as rule_off, (select count(*) from order_items i where i.order_id = o.id) as "lines!"
+           from orders o join stores s on s.id = o.store_id where o.id = $1"#,
+        order.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if quantity == 0 && o.lines == 1 {
+        return Err(AppError::validation(
+            "quantity",
+            "That is the last item: cancel the order instead.",
+        ));
+    }
+    let removed = line.quantity - quantity;
+    let items = o.items_fen - line.unit_price_fen * i64::from(removed);
+    if o.fulfilment == Fulfilment::Delivery.as_str() && items < o.min_order_fen {
+        return Err(AppError::validation(
+            "quantity",
+            format!(
+                "The store delivers orders from {}: keep more items, or cancel the order.",
+                Money::from_fen(o.min_order_fen)
+            ),
+        ));
+    }
+    let discount = match (o.discount_threshold_fen, o.rule_off) {
+        (Some(threshold), Some(off)) if items >= threshold => off,
+        _ => 0,
+    };
+    let refund = (o.items_fen - items) - (o.discount_fen - discount);
+    if quantity == 0 {
+        sqlx::query!(
+            "delete from order_items where order_id = $1 and product_id = $2",
+            order.id,
+            product_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query!(
+            "update order_items set quantity = $3 where order_id = $1 and product_id = $2",
+            order.id,
+            product_id,
+            quantity
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "update stock_levels set on_hand = on_hand + $3 where store_id = $1 and product_id = $2",
+        order.store_id,
+        product_id,
+        removed
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update reservations set quantity = quantity - $3, updated_at = now()
+         where order_id = $1 and product_id = $2 and state = 'committed' and quantity > $3",
+        order.id,
+        product_id,
+        removed
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update reservations set state = 'restocked', updated_at = now()
+         where order_id = $1 and product_id = $2 and state = 'committed' and $3 = 0",
+        order.id,
+        product_id,
+        quantity
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update orders set items_fen = $2, discount_fen = $3, total_fen = total_fen - $4, updated_at = now()
+         where id = $1",
+        order.id,
+        items,
+        discount,
+        refund
+    )
+    .execute(&mut *tx)
+    .await?;
+    if refund > 0 {
+        crate::payments::service::queue_partial_refund(
+            &mut tx,
+            order.id,
+            Money::from_fen(refund),
+            &format!("{} × {} removed", removed, line.name),
+        )
+        .await?;
+    }
+    record_event(
+        &mut tx,
+        order.id,
+        Some(order.status),
+        order.status,
+        ActorKind::Customer,
+        Some(customer_id),
+        &format!("Removed {removed} × {}", line.name),
+    )
+    .await?;
+    enqueue(
+        &mut tx,
+        "order.items_changed",
+        serde_json::json!({ "order_id": order.id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -483,6 +483,11 @@ impl OrderView {
             )
     }
 
+    /// Paid and not accepted yet: lines may be lowered (the difference is refunded).
+    pub fn can_change_items(&self) -> bool {
+        self.status == OrderStatus::Placed
+    }
+
     /// The contact, address and notes may change until a courier has the order.
     pub fn can_edit_contact(&self) -> bool {
         matches!(

@@ -6,8 +6,8 @@ use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
 use super::api::{
-    CancelOrder, Reorder, RequestCancel, delivery_slots, get_order, get_quote, my_orders,
-    place_order, track_order,
+    CancelOrder, ChangeOrderDetails, ReduceOrderLine, Reorder, RequestCancel, delivery_slots,
+    get_order, get_quote, my_orders, place_order, track_order,
 };
 use super::model::{
     Fulfilment, OrderStatus, OrderView, PricedLine, QuoteView, TimelineEntry, Totals,
@@ -313,6 +313,10 @@ pub fn OrderPage() -> impl IntoView {
     let live = RwSignal::new(false);
     let cancel = ServerAction::<CancelOrder>::new();
     let ask_cancel = ServerAction::<RequestCancel>::new();
+    let edits = OrderEdits {
+        details: ServerAction::<ChangeOrderDetails>::new(),
+        reduce: ServerAction::<ReduceOrderLine>::new(),
+    };
     let order = Resource::new(
         move || {
             (
@@ -320,6 +324,8 @@ pub fn OrderPage() -> impl IntoView {
                 version.get(),
                 cancel.version().get(),
                 ask_cancel.version().get(),
+                edits.details.version().get(),
+                edits.reduce.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -349,15 +355,14 @@ pub fn OrderPage() -> impl IntoView {
         }
     });
     let problem = move || {
-        let err = match (
-            pay.value().get(),
-            cancel.value().get(),
-            ask_cancel.value().get(),
-        ) {
-            (Some(Err(e)), _, _) | (_, Some(Err(e)), _) | (_, _, Some(Err(e))) => Some(e),
-            _ => None,
-        };
-        err.map(|e| e.to_string())
+        let errors = [
+            pay.value().get().and_then(Result::err),
+            cancel.value().get().and_then(Result::err),
+            ask_cancel.value().get().and_then(Result::err),
+            edits.details.value().get().and_then(Result::err),
+            edits.reduce.value().get().and_then(Result::err),
+        ];
+        errors.into_iter().flatten().next().map(|e| e.to_string())
     };
     view! {
         <section class="order-page" data-test="order-page">
@@ -366,11 +371,83 @@ pub fn OrderPage() -> impl IntoView {
             <p class="field-error" role="alert" data-test="order-error">{problem}</p>
             <Transition fallback=Loading>
                 {move || order.get().map(|r| match r {
-                    Ok(o) => order_body(o, pay, cancel, ask_cancel).into_any(),
+                    Ok(o) => order_body(o, pay, cancel, ask_cancel, edits).into_any(),
                     Err(error) => view! { <ErrorView error/> }.into_any(),
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// What a customer can still change on an order.
+#[derive(Clone, Copy)]
+struct OrderEdits {
+    details: ServerAction<ChangeOrderDetails>,
+    reduce: ServerAction<ReduceOrderLine>,
+}
+
+/// Lines of an order, each with "remove one" while the items may still change.
+fn editable_lines(o: &OrderView, reduce: ServerAction<ReduceOrderLine>) -> impl IntoView + use<> {
+    let order_id = o.id;
+    let editable = o.can_change_items();
+    view! {
+        <ul class="rows" data-test="order-lines">
+            {o.lines.clone().into_iter().map(|l| {
+                let (product_id, q) = (l.product_id, l.quantity);
+                view! {
+                    <li class="cart-line" data-test="order-line">
+                        <span>{l.name.clone()} <span class="muted">" / " {l.unit.clone()}</span></span>
+                        <span class="muted">{l.unit_price.to_string()} " × " {q}</span>
+                        <strong>{l.total().to_string()}</strong>
+                        {editable.then(|| view! {
+                            <button type="button" data-test="reduce-line" aria-label="Remove one"
+                                disabled=move || reduce.pending().get()
+                                on:click=move |_| { reduce.dispatch(ReduceOrderLine { order_id, product_id, quantity: q - 1 }); }>
+                                "− Remove one"</button>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// Change the delivery address (to a saved one) and the notes until a courier has the order.
+fn details_form(o: &OrderView, details: ServerAction<ChangeOrderDetails>) -> impl IntoView + use<> {
+    let order_id = o.id;
+    let notes = RwSignal::new(o.notes.clone());
+    let address = RwSignal::new(None::<Uuid>);
+    let delivery = o.fulfilment == Fulfilment::Delivery;
+    let addresses = Resource::new(|| (), |_| my_addresses(1));
+    view! {
+        <details class="card edit-details" data-test="edit-details">
+            <summary>"Change address or notes 修改地址/备注"</summary>
+            {delivery.then(|| view! {
+                <Suspense fallback=Loading>
+                    {move || addresses.get().and_then(|r| r.ok()).map(|page| view! {
+                        <select data-test="edit-address" aria-label="New delivery address"
+                            on:change=move |ev| address.set(Uuid::parse_str(&event_target_value(&ev)).ok())>
+                            <option value="">"Keep the current address"</option>
+                            {page.items.into_iter().map(|a| view! {
+                                <option value=a.id.to_string()>{format!("{} · {}", a.label, a.detail)}</option>
+                            }).collect_view()}
+                        </select>
+                    })}
+                </Suspense>
+            })}
+            <label class="field"><span>"Notes 备注"</span>
+                <textarea maxlength="200" data-test="edit-notes" prop:value=notes
+                    on:input=move |ev| notes.set(event_target_value(&ev))></textarea></label>
+            <button type="button" data-test="save-details" disabled=move || details.pending().get()
+                on:click=move |_| {
+                    details.dispatch(ChangeOrderDetails {
+                        order_id,
+                        address_id: address.get_untracked(),
+                        notes: notes.get_untracked(),
+                    });
+                }>"Save changes 保存"</button>
+            <p class="muted">"A cheaper delivery is refunded; a dearer address needs a new order."</p>
+        </details>
     }
 }
 
@@ -379,6 +456,7 @@ fn order_body(
     pay: Action<Uuid, Result<String, AppError>>,
     cancel: ServerAction<CancelOrder>,
     ask_cancel: ServerAction<RequestCancel>,
+    edits: OrderEdits,
 ) -> impl IntoView {
     let id = o.id;
     let reason = RwSignal::new(String::new());
@@ -430,12 +508,13 @@ fn order_body(
             </div>
             <div>
                 <h2>"Items 商品"</h2>
-                {lines_table(o.lines.clone())}
+                {editable_lines(&o, edits.reduce)}
                 {totals_table(o.totals, None)}
                 <h2>"Contact 联系人"</h2>
                 <p>{o.contact_name.clone()} " " {o.contact_phone_masked.clone()}</p>
                 {o.address_detail.clone().map(|a| view! { <p>{a}</p> })}
-                {(!o.notes.is_empty()).then(|| view! { <p class="muted">"Notes: " {o.notes.clone()}</p> })}
+                {(!o.notes.is_empty()).then(|| view! { <p class="muted" data-test="order-notes">"Notes: " {o.notes.clone()}</p> })}
+                {o.can_edit_contact().then(|| details_form(&o, edits.details))}
             </div>
         </div>
         {(!o.status.is_final() && o.status != OrderStatus::PendingPayment && o.status != OrderStatus::Cancelled).then(|| view! {

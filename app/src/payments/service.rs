@@ -309,6 +309,29 @@ async fn queue_refund_of_payment(
     .await
 }
 
+/// Queues a refund of `amount` from the order's successful payment (a price that went down
+/// after a change).
+pub async fn queue_partial_refund(
+    tx: &mut Transaction<'_, Postgres>,
+    order_id: Uuid,
+    amount: Money,
+    reason: &str,
+) -> Result<(), AppError> {
+    let payment = sqlx::query_scalar!(
+        r#"select p.id from payments p
+           where p.order_id = $1 and p.status = 'succeeded'
+             and p.amount_fen - coalesce((select sum(r.amount_fen) from refunds r
+                                          where r.payment_id = p.id and r.status <> 'failed'), 0)::bigint >= $2
+           order by p.created_at limit 1"#,
+        order_id,
+        amount.fen()
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| AppError::internal(format!("no payment of order {order_id} covers a refund of {amount}")))?;
+    queue_refund_of_payment(tx, payment, order_id, amount, reason).await
+}
+
 /// Queues a full refund of what was paid for the order (and not refunded yet).
 pub async fn queue_refund(
     tx: &mut Transaction<'_, Postgres>,
