@@ -82,6 +82,12 @@ test('a new customer sets an address on the map, checks out, pays in the sandbox
   await expect(page.getByTestId('order-eta')).toContainText('Arrives around');
   const orderId = page.url().split('/orders/')[1];
 
+  // Before the store accepts, one box can go back: the total drops by its price.
+  const paid = await page.getByTestId('total').textContent();
+  await page.getByTestId('reduce-line').first().click();
+  await expect(page.getByTestId('total')).not.toHaveText(paid!);
+  await expect(page.getByTestId('order-line').first()).toContainText('× 1');
+
   // The store accepts: the page updates without a reload.
   const entries = await page.getByTestId('timeline-entry').count();
   storeAccepts(orderId);

@@ -661,6 +661,24 @@ pub async fn seed_demo_city(pool: &PgPool) -> Result<bool, AppError> {
         )
         .execute(&mut *tx)
         .await?;
+        // Spend-and-save (满减) at the supermarkets, and capped slots where orders are made
+        // by hand (cakes, bouquets), so the demo shows both.
+        let (discount, slot_capacity) = match spec.kind {
+            "grocery" => (Some((6000i64, 600i64)), None),
+            "fresh" => (Some((8000, 1000)), None),
+            "bakery" => (None, Some(4)),
+            "flowers" => (None, Some(3)),
+            _ => (None, None),
+        };
+        sqlx::query!(
+            "update stores set discount_threshold_fen = $2, discount_fen = $3, slot_capacity = $4 where id = $1",
+            store_id,
+            discount.map(|d| d.0),
+            discount.map(|d| d.1),
+            slot_capacity
+        )
+        .execute(&mut *tx)
+        .await?;
         // The demo merchant owns the Songda Mart chain and helps out at one bakery.
         let member = match spec.slug {
             s if s.starts_with("songda-mart") => Some("owner"),

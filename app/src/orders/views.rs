@@ -130,6 +130,20 @@ pub fn CheckoutPage() -> impl IntoView {
         Some(Err(AppError::Conflict { .. })) => refresh.update(|n| *n += 1),
         _ => {}
     });
+    // A closed store takes scheduled orders only: pick its first free slot for the customer.
+    let auto_slot = RwSignal::new(false);
+    Effect::new(move |_| {
+        let closed = matches!(quote.get(), Some(Err(ref e)) if e.for_field("slot").is_some());
+        if closed
+            && slot.get_untracked().is_none()
+            && !auto_slot.get_untracked()
+            && let Some(Ok(list)) = slots.get_untracked()
+            && let Some(first) = list.iter().find(|s| !s.full)
+        {
+            auto_slot.set(true);
+            slot.set(Some(first.starts_at));
+        }
+    });
     let checkout_error = move || match checkout.value().get() {
         Some(Err(AppError::Unauthorized)) => None,
         Some(Err(e)) => Some(e.to_string()),
@@ -191,6 +205,7 @@ pub fn CheckoutPage() -> impl IntoView {
                     {move || slots.get().map(|r| match r {
                         Ok(list) => view! {
                             <select data-test="slot-select" aria-label="Delivery time"
+                                prop:value=move || slot.get().map(|s| s.to_rfc3339()).unwrap_or_default()
                                 on:change=move |ev| {
                                     let v = event_target_value(&ev);
                                     slot.set(v.parse::<DateTime<Utc>>().ok());
@@ -205,6 +220,9 @@ pub fn CheckoutPage() -> impl IntoView {
                         Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
                     })}
                 </Suspense>
+                <Show when=move || auto_slot.get() && slot.get().is_some()>
+                    <p class="muted" data-test="auto-slot">"The store is closed now, so we chose its first free slot: change it if you like."</p>
+                </Show>
             </fieldset>
 
             <Show when=move || fulfilment.get() == Fulfilment::Delivery>

@@ -30,13 +30,26 @@ pub async fn get_map_tiles() -> Result<MapTiles, AppError> {
 }
 
 /// A map to choose a point: click (or tap) to move the marker; `point` follows, and the map
-/// re-centres when `point` changes from elsewhere (e.g. "use my location").
+/// re-centres when `point` changes from elsewhere (e.g. "use my location"). The map exists
+/// only in the browser (Leaflet's handles are thread-local): the server renders its frame.
 #[component]
 pub fn PointPicker(
     point: RwSignal<Option<(f64, f64)>>,
     #[prop(into)] on_pick: Callback<(f64, f64)>,
 ) -> impl IntoView {
-    let tiles = Resource::new(|| (), |_| get_map_tiles());
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    view! {
+        <div class="map-frame" data-test="map-picker">
+            {move || mounted.get().then(|| view! { <PickerMap point on_pick/> })}
+            <p class="muted map-hint">"Tap the map where the courier should come 点击地图选择位置"</p>
+        </div>
+    }
+}
+
+#[component]
+fn PickerMap(point: RwSignal<Option<(f64, f64)>>, on_pick: Callback<(f64, f64)>) -> impl IntoView {
+    let tiles = LocalResource::new(get_map_tiles);
     let (map, set_map) = create_map_signal();
     let start = point.get_untracked().unwrap_or(CITY_CENTER);
     Effect::new(move |_| {
@@ -53,16 +66,13 @@ pub fn PointPicker(
         Position::new(lat, lng)
     };
     view! {
-        <div class="map-frame" data-test="map-picker">
-            <MapContainer class="map" center=Position::new(start.0, start.1) zoom=15.0 map=set_map events=events>
-                <Suspense>
-                    {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
-                        <TileLayer url=url attribution=t.attribution/>
-                    }))}
-                </Suspense>
-                <Marker position=marker_at/>
-            </MapContainer>
-            <p class="muted map-hint">"Tap the map where the courier should come 点击地图选择位置"</p>
-        </div>
+        <MapContainer class="map" center=Position::new(start.0, start.1) zoom=15.0 map=set_map events=events>
+            <Suspense>
+                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
+                    <TileLayer url=url attribution=t.attribution/>
+                }))}
+            </Suspense>
+            <Marker position=marker_at/>
+        </MapContainer>
     }
 }
