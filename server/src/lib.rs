@@ -4,6 +4,7 @@
 pub mod config;
 pub mod embedded_pg;
 pub mod live;
+pub mod loadgen;
 pub mod payments;
 pub mod security;
 pub mod seed;

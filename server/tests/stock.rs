@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use app::error::AppError;
-use app::money::Money;
-use app::orders::checkout::{self, IdempotencyKey, QuoteRequest};
+use app::orders::checkout::{self, IdempotencyKey};
 use app::orders::lifecycle;
-use app::orders::model::{ActorKind, Fulfilment};
+use app::orders::model::ActorKind;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -39,71 +38,21 @@ async fn products(pool: &PgPool, store: Uuid, n: i64, on_hand: i32) -> Vec<Uuid>
     ids
 }
 
-/// `n` customers, each with a cart holding `lines(i)` in that order.
 async fn customers_with_carts(
     pool: &PgPool,
     store: Uuid,
     n: usize,
     lines: impl Fn(usize) -> Vec<(Uuid, i32)>,
 ) -> Vec<Uuid> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let id = Uuid::now_v7();
-        sqlx::query(
-            "insert into users (id, email, display_name, password_hash, role)
-             values ($1, $2, $3, 'not a hash: these accounts never log in', 'customer')",
-        )
-        .bind(id)
-        .bind(format!("load{i}@songda.test"))
-        .bind(format!("Load {i}"))
-        .execute(pool)
+    server::loadgen::customers_with_carts(pool, store, n, lines)
         .await
-        .unwrap();
-        let cart = Uuid::now_v7();
-        sqlx::query("insert into carts (id, customer_id, store_id) values ($1, $2, $3)")
-            .bind(cart)
-            .bind(id)
-            .bind(store)
-            .execute(pool)
-            .await
-            .unwrap();
-        for (k, (product, qty)) in lines(i).into_iter().enumerate() {
-            sqlx::query(
-                "insert into cart_items (cart_id, product_id, quantity, added_at)
-                 values ($1, $2, $3, now() + make_interval(secs => $4))",
-            )
-            .bind(cart)
-            .bind(product)
-            .bind(qty)
-            .bind(k as f64)
-            .execute(pool)
-            .await
-            .unwrap();
-        }
-        out.push(id);
-    }
-    out
+        .unwrap()
 }
 
 async fn quotes(pool: &PgPool, store: Uuid, customers: &[Uuid]) -> Vec<Uuid> {
-    let mut out = Vec::new();
-    for c in customers {
-        let q = checkout::quote(
-            pool,
-            *c,
-            QuoteRequest {
-                store_id: store,
-                fulfilment: Fulfilment::Pickup,
-                address_id: None,
-                slot: None,
-                tip: Money::ZERO,
-            },
-        )
+    server::loadgen::pickup_quotes(pool, store, customers)
         .await
-        .unwrap();
-        out.push(q.id);
-    }
-    out
+        .unwrap()
 }
 
 /// Every customer checks out at the same moment.
