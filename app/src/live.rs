@@ -4,10 +4,11 @@
 //! A ping only says "order X has event N"; subscribers read the rows themselves, so a missed
 //! ping (lag, reconnect) costs nothing: they catch up from the last id they sent.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -21,26 +22,40 @@ pub struct OrderPing {
 
 pub struct LiveHub {
     orders: broadcast::Sender<OrderPing>,
+    /// The listener's own one-connection pool: a `LISTEN` connection is held for good and
+    /// must not take a slot of the application's pool.
+    listen_pool: PgPool,
+    started: OnceLock<()>,
 }
 
 impl LiveHub {
-    /// Starts listening in the background (reconnecting after errors).
-    pub fn start(pool: PgPool) -> LiveHub {
+    /// Listening starts with the first subscriber (then reconnects after errors for good).
+    pub fn new(pool: &PgPool) -> LiveHub {
         let (tx, _) = broadcast::channel(4096);
-        let sender = tx.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = listen(&pool, &sender).await {
-                    tracing::warn!("live feed listener stopped: {e}; reconnecting");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        LiveHub { orders: tx }
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
+        LiveHub {
+            orders: tx,
+            listen_pool,
+            started: OnceLock::new(),
+        }
     }
 
     pub fn subscribe_orders(&self) -> broadcast::Receiver<OrderPing> {
-        self.orders.subscribe()
+        let receiver = self.orders.subscribe();
+        self.started.get_or_init(|| {
+            let (pool, sender) = (self.listen_pool.clone(), self.orders.clone());
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = listen(&pool, &sender).await {
+                        tracing::warn!("live feed listener stopped: {e}; reconnecting");
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        });
+        receiver
     }
 }
 

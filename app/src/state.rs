@@ -80,7 +80,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Needs a tokio runtime: the live feed starts listening here.
     pub fn new(leptos_options: LeptosOptions, pool: PgPool, settings: Settings) -> Self {
         let auth_limiter = Arc::new(AuthLimiter::new(&settings));
         // Providers call back on the address this process serves (loopback when bound to all).
@@ -95,7 +94,7 @@ impl AppState {
                 .then(|| settings.sandbox_secret.clone()),
             format!("http://{addr}"),
         ));
-        let live = Arc::new(LiveHub::start(pool.clone()));
+        let live = Arc::new(LiveHub::new(&pool));
         let geocoder = Arc::new(StoreDirectory::new(pool.clone()));
         AppState {
             leptos_options,
