@@ -88,6 +88,16 @@ test('a new customer sets an address on the map, checks out, pays in the sandbox
   await expect(page.getByTestId('total')).not.toHaveText(paid!);
   await expect(page.getByTestId('order-line').first()).toContainText('× 1');
 
+  // …and added again: the difference is paid as a top-up in the sandbox, then merged.
+  await page.getByTestId('add-one').first().click();
+  await expect(page.getByTestId('sandbox-pay')).toBeVisible();
+  await hydrated(page);
+  await page.getByTestId('sandbox-succeed').click();
+  await expect(page.getByTestId('order-page')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('order-line').first()).toContainText('× 2');
+  await expect(page.getByTestId('total')).toHaveText(paid!);
+
   // The store accepts: the page updates without a reload.
   const entries = await page.getByTestId('timeline-entry').count();
   storeAccepts(orderId);

@@ -332,6 +332,11 @@ pub async fn run_workers(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::error!("expiring unpaid orders failed: {e}"),
         }
+        match app::payments::service::expire_additions(&state.pool, &state.payments).await {
+            Ok(n) if n > 0 => tracing::info!("{n} unpaid additions to orders dropped"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("dropping unpaid additions failed: {e}"),
+        }
         loop {
             match app::payments::service::deliver_outbox(&state.pool, &state.payments).await {
                 Ok(20..) => continue,

@@ -866,6 +866,15 @@ async fn order_endpoints_refuse_anonymous_wrong_roles_and_other_customers(pool: 
             true,
         ),
         (
+            "/api/add_to_order",
+            vec![
+                ("order_id", &order_id),
+                ("product_id", &s.product),
+                ("quantity", "1"),
+            ],
+            true,
+        ),
+        (
             "/api/reduce_order_line",
             vec![
                 ("order_id", &order_id),
@@ -1477,4 +1486,133 @@ async fn paid_orders_can_lose_items_and_change_address_with_the_difference_refun
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn goods_added_to_a_paid_order_are_held_paid_as_a_top_up_and_merged(pool: PgPool) {
+    let app = spawn_with(
+        pool.clone(),
+        Settings {
+            sandbox_secret: secret(),
+            payment_ttl: Duration::from_secs(2),
+            ..Settings::default()
+        },
+    )
+    .await;
+    let s = shopper(&app, &pool).await;
+    let order_id = checkout(&app, &s, "key-add-1").await;
+    let add = [
+        ("order_id", order_id.as_str()),
+        ("product_id", s.product.as_str()),
+        ("quantity", "1"),
+    ];
+    let (status, _) = call(&app, "/api/add_to_order", &add, &s.cookie).await;
+    assert_eq!(status, StatusCode::CONFLICT, "not before the order is paid");
+    let (sandbox_id, _) = start_payment(&app, &pool, &s.cookie, &order_id).await;
+    call(
+        &app,
+        "/api/sandbox_decide",
+        &[("id", &sandbox_id), ("succeed", "true")],
+        &s.cookie,
+    )
+    .await;
+    let before = wait_for_status(&app, &s.cookie, &order_id, "placed").await;
+    assert_eq!(stock(&pool, &s.product).await, (8, 0));
+
+    // One more box: held at once, paid as a top-up of exactly its price, then merged.
+    let (status, url) = call(&app, "/api/add_to_order", &add, &s.cookie).await;
+    assert_eq!(status, StatusCode::OK, "{url}");
+    assert_eq!(stock(&pool, &s.product).await, (8, 1));
+    let o = order(&app, &s.cookie, &order_id).await;
+    assert_eq!(o["addition"]["amount"], 2580);
+    let (status, _) = call(&app, "/api/add_to_order", &add, &s.cookie).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one addition at a time");
+    let top_up = url
+        .as_str()
+        .unwrap()
+        .strip_prefix("/sandbox-pay/")
+        .unwrap()
+        .to_string();
+    let (status, page) = call(&app, "/api/sandbox_payment", &[("id", &top_up)], &s.cookie).await;
+    assert_eq!(
+        (status, &page["amount"]),
+        (StatusCode::OK, &Value::from(2580))
+    );
+    call(
+        &app,
+        "/api/sandbox_decide",
+        &[("id", &top_up), ("succeed", "true")],
+        &s.cookie,
+    )
+    .await;
+    let mut o = order(&app, &s.cookie, &order_id).await;
+    for _ in 0..50 {
+        if o["addition"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        o = order(&app, &s.cookie, &order_id).await;
+    }
+    assert!(o["addition"].is_null(), "{o}");
+    assert_eq!(o["lines"][0]["quantity"], 3);
+    assert_eq!(
+        o["totals"]["total"].as_i64().unwrap(),
+        before["totals"]["total"].as_i64().unwrap() + 2580
+    );
+    assert_eq!(stock(&pool, &s.product).await, (7, 0), "sold, not held");
+    assert!(
+        o["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"].as_str().unwrap().starts_with("Added 1 ×"))
+    );
+
+    // An addition nobody pays is dropped at its deadline and its stock released.
+    let (status, _) = call(&app, "/api/add_to_order", &add, &s.cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stock(&pool, &s.product).await, (7, 1));
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let dropped = app::payments::service::expire_additions(&pool, &app.state.payments)
+        .await
+        .unwrap();
+    assert_eq!(dropped, 1);
+    assert_eq!(stock(&pool, &s.product).await, (7, 0));
+    assert!(order(&app, &s.cookie, &order_id).await["addition"].is_null());
+
+    // Paid after the store accepted: the goods are not added and the money goes back.
+    let (_, url) = call(&app, "/api/add_to_order", &add, &s.cookie).await;
+    let late = url
+        .as_str()
+        .unwrap()
+        .strip_prefix("/sandbox-pay/")
+        .unwrap()
+        .to_string();
+    sqlx::query("update orders set status = 'accepted' where id = $1::uuid")
+        .bind(&order_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    call(
+        &app,
+        "/api/sandbox_decide",
+        &[("id", &late), ("succeed", "true")],
+        &s.cookie,
+    )
+    .await;
+    app::payments::service::deliver_outbox(&pool, &app.state.payments)
+        .await
+        .unwrap();
+    let refunded: i64 =
+        sqlx::query_scalar("select refunded_fen from sandbox_payments where id = $1::uuid")
+            .bind(&late)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(refunded, 2580);
+    assert_eq!(stock(&pool, &s.product).await, (7, 0), "released, not sold");
+    assert_eq!(
+        order(&app, &s.cookie, &order_id).await["lines"][0]["quantity"],
+        3
+    );
 }

@@ -233,3 +233,55 @@ fn kick_outbox(state: &crate::state::AppState) {
         }
     });
 }
+
+/// Adds goods to a paid order the store has not accepted yet: holds the stock and returns
+/// the page to pay the difference on.
+#[server(endpoint = "add_to_order")]
+pub async fn add_to_order(
+    order_id: Uuid,
+    product_id: Uuid,
+    quantity: i32,
+) -> Result<String, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let quantity = super::model::CartQuantity::parse(quantity)?;
+    let state = context::state()?;
+    let addition = super::additions::add_to_order(
+        &state.pool,
+        user.id,
+        order_id,
+        product_id,
+        quantity,
+        state.settings.payment_ttl,
+    )
+    .await?;
+    crate::payments::service::start_addition_payment(
+        &state.pool,
+        &state.payments,
+        user.id,
+        addition,
+    )
+    .await
+}
+
+/// Pays (again) for goods added to an order.
+#[server(endpoint = "pay_addition")]
+pub async fn pay_addition(addition_id: Uuid) -> Result<String, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    crate::payments::service::start_addition_payment(
+        &state.pool,
+        &state.payments,
+        user.id,
+        addition_id,
+    )
+    .await
+}
+
+/// Drops goods added to an order that were not paid for; their stock goes back on sale.
+#[server(endpoint = "drop_addition")]
+pub async fn drop_addition(addition_id: Uuid) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    super::additions::drop_addition(&state.pool, Some(user.id), addition_id).await?;
+    Ok(())
+}

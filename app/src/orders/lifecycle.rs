@@ -477,6 +477,22 @@ pub async fn order_view(
         status: p.status,
         failure: p.failure_reason,
     });
+    let addition = sqlx::query!(
+        r#"select a.id, a.name, a.quantity, a.amount_fen,
+                  to_char(a.expires_at at time zone s.time_zone, 'HH24:MI') as "deadline!"
+           from order_additions a join orders o on o.id = a.order_id join stores s on s.id = o.store_id
+           where a.order_id = $1 and a.status = 'awaiting_payment' and a.expires_at > now()"#,
+        order_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|a| super::model::PendingAddition {
+        id: a.id,
+        name: a.name,
+        quantity: a.quantity,
+        amount: Money::from_fen(a.amount_fen),
+        deadline_local: a.deadline,
+    });
     let on_its_way = matches!(
         status,
         OrderStatus::Placed
@@ -517,6 +533,7 @@ pub async fn order_view(
         timeline: timeline(pool, order_id).await?,
         created_local: o.created_local,
         open_cancel_request: o.open_cancel,
+        addition,
     })
 }
 

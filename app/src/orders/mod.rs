@@ -8,6 +8,8 @@ pub mod pricing;
 pub mod views;
 
 #[cfg(feature = "ssr")]
+pub mod additions;
+#[cfg(feature = "ssr")]
 pub mod checkout;
 #[cfg(feature = "ssr")]
 pub mod db;

@@ -460,6 +460,18 @@ pub struct OrderView {
     pub timeline: Vec<TimelineEntry>,
     pub created_local: String,
     pub open_cancel_request: bool,
+    /// Goods added after payment, waiting for their top-up payment.
+    pub addition: Option<PendingAddition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingAddition {
+    pub id: Uuid,
+    pub name: String,
+    pub quantity: i32,
+    pub amount: Money,
+    /// Pay before this time (store's time zone) or the goods go back on sale.
+    pub deadline_local: String,
 }
 
 impl OrderView {

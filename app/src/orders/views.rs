@@ -6,8 +6,9 @@ use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
 use super::api::{
-    CancelOrder, ChangeOrderDetails, ReduceOrderLine, Reorder, RequestCancel, delivery_slots,
-    get_order, get_quote, my_orders, place_order, track_order,
+    CancelOrder, ChangeOrderDetails, DropAddition, ReduceOrderLine, Reorder, RequestCancel,
+    add_to_order, delivery_slots, get_order, get_quote, my_orders, pay_addition, place_order,
+    track_order,
 };
 use super::model::{
     Fulfilment, OrderStatus, OrderView, PricedLine, QuoteView, TimelineEntry, Totals,
@@ -334,7 +335,25 @@ pub fn OrderPage() -> impl IntoView {
     let edits = OrderEdits {
         details: ServerAction::<ChangeOrderDetails>::new(),
         reduce: ServerAction::<ReduceOrderLine>::new(),
+        top_up: Action::new_unsync(|t: &TopUp| {
+            let t = *t;
+            async move {
+                match t {
+                    TopUp::Add {
+                        order_id,
+                        product_id,
+                    } => add_to_order(order_id, product_id, 1).await,
+                    TopUp::Pay(id) => pay_addition(id).await,
+                }
+            }
+        }),
+        drop_addition: ServerAction::<DropAddition>::new(),
     };
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = edits.top_up.value().get() {
+            go(&url);
+        }
+    });
     let order = Resource::new(
         move || {
             (
@@ -344,6 +363,7 @@ pub fn OrderPage() -> impl IntoView {
                 ask_cancel.version().get(),
                 edits.details.version().get(),
                 edits.reduce.version().get(),
+                edits.drop_addition.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -379,6 +399,8 @@ pub fn OrderPage() -> impl IntoView {
             ask_cancel.value().get().and_then(Result::err),
             edits.details.value().get().and_then(Result::err),
             edits.reduce.value().get().and_then(Result::err),
+            edits.top_up.value().get().and_then(Result::err),
+            edits.drop_addition.value().get().and_then(Result::err),
         ];
         errors.into_iter().flatten().next().map(|e| e.to_string())
     };
@@ -402,12 +424,22 @@ pub fn OrderPage() -> impl IntoView {
 struct OrderEdits {
     details: ServerAction<ChangeOrderDetails>,
     reduce: ServerAction<ReduceOrderLine>,
+    /// Add goods (order, product) or pay for added goods (addition): answers a payment page.
+    top_up: Action<TopUp, Result<String, AppError>>,
+    drop_addition: ServerAction<DropAddition>,
+}
+
+#[derive(Clone, Copy)]
+enum TopUp {
+    Add { order_id: Uuid, product_id: Uuid },
+    Pay(Uuid),
 }
 
 /// Lines of an order, each with "remove one" while the items may still change.
-fn editable_lines(o: &OrderView, reduce: ServerAction<ReduceOrderLine>) -> impl IntoView + use<> {
+fn editable_lines(o: &OrderView, edits: OrderEdits) -> impl IntoView + use<> {
     let order_id = o.id;
     let editable = o.can_change_items();
+    let has_addition = o.addition.is_some();
     view! {
         <ul class="rows" data-test="order-lines">
             {o.lines.clone().into_iter().map(|l| {
@@ -418,10 +450,16 @@ fn editable_lines(o: &OrderView, reduce: ServerAction<ReduceOrderLine>) -> impl 
                         <span class="muted">{l.unit_price.to_string()} " × " {q}</span>
                         <strong>{l.total().to_string()}</strong>
                         {editable.then(|| view! {
-                            <button type="button" data-test="reduce-line" aria-label="Remove one"
-                                disabled=move || reduce.pending().get()
-                                on:click=move |_| { reduce.dispatch(ReduceOrderLine { order_id, product_id, quantity: q - 1 }); }>
-                                "− Remove one"</button>
+                            <span class="line-edit">
+                                <button type="button" data-test="reduce-line" aria-label="Remove one"
+                                    disabled=move || edits.reduce.pending().get()
+                                    on:click=move |_| { edits.reduce.dispatch(ReduceOrderLine { order_id, product_id, quantity: q - 1 }); }>
+                                    "− Remove one"</button>
+                                <button type="button" data-test="add-one" aria-label="Add one"
+                                    disabled=move || edits.top_up.pending().get() || has_addition
+                                    on:click=move |_| { edits.top_up.dispatch(TopUp::Add { order_id, product_id }); }>
+                                    "+ Add one (pay the difference)"</button>
+                            </span>
                         })}
                     </li>
                 }
@@ -526,7 +564,22 @@ fn order_body(
             </div>
             <div>
                 <h2>"Items 商品"</h2>
-                {editable_lines(&o, edits.reduce)}
+                {editable_lines(&o, edits)}
+                {o.addition.clone().map(|a| {
+                    let id = a.id;
+                    view! {
+                        <div class="card pay" data-test="addition">
+                            <p>"Added " {a.quantity} " × " {a.name.clone()} ": pay " <strong>{a.amount.to_string()}</strong>
+                                " before " {a.deadline_local.clone()} " or they go back on sale."</p>
+                            <button type="button" class="primary" data-test="pay-addition"
+                                disabled=move || edits.top_up.pending().get()
+                                on:click=move |_| { edits.top_up.dispatch(TopUp::Pay(id)); }>"Pay for the added goods 补差价"</button>
+                            <button type="button" data-test="drop-addition"
+                                disabled=move || edits.drop_addition.pending().get()
+                                on:click=move |_| { edits.drop_addition.dispatch(DropAddition { addition_id: id }); }>"Drop them"</button>
+                        </div>
+                    }
+                })}
                 {totals_table(o.totals, None)}
                 <h2>"Contact 联系人"</h2>
                 <p>{o.contact_name.clone()} " " {o.contact_phone_masked.clone()}</p>

@@ -50,11 +50,6 @@ pub async fn start_payment(
     customer_id: Uuid,
     order_id: Uuid,
 ) -> Result<String, AppError> {
-    let provider = payments.default_provider().ok_or_else(|| {
-        AppError::conflict(
-            "Online payment is not set up on this Songda yet. Please contact the store.",
-        )
-    })?;
     let mut tx = pool.begin().await?;
     let order = lifecycle::lock_order(&mut tx, order_id)
         .await?
@@ -71,14 +66,67 @@ pub async fn start_payment(
             "The time to pay for this order ran out and its items went back on sale. Order again from your cart.",
         ));
     }
+    open_payment(pool, payments, tx, order.id, None, order.total).await
+}
+
+/// Starts the top-up payment for goods added to a paid order.
+pub async fn start_addition_payment(
+    pool: &PgPool,
+    payments: &Payments,
+    customer_id: Uuid,
+    addition_id: Uuid,
+) -> Result<String, AppError> {
+    let a = sqlx::query!(
+        r#"select a.order_id, a.amount_fen, a.status, a.expires_at < now() as "expired!"
+           from order_additions a join orders o on o.id = a.order_id
+           where a.id = $1 and o.customer_id = $2"#,
+        addition_id,
+        customer_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if a.status != "awaiting_payment" || a.expired {
+        return Err(AppError::conflict(
+            "These added goods are no longer waiting for payment: add them again if you still want them.",
+        ));
+    }
+    let tx = pool.begin().await?;
+    open_payment(
+        pool,
+        payments,
+        tx,
+        a.order_id,
+        Some(addition_id),
+        Money::from_fen(a.amount_fen),
+    )
+    .await
+}
+
+/// Records a payment attempt (in the caller's transaction, which holds the order lock),
+/// then asks the provider for it and returns where to send the payer.
+async fn open_payment(
+    pool: &PgPool,
+    payments: &Payments,
+    mut tx: Transaction<'_, Postgres>,
+    order_id: Uuid,
+    addition_id: Option<Uuid>,
+    amount: Money,
+) -> Result<String, AppError> {
+    let provider = payments.default_provider().ok_or_else(|| {
+        AppError::conflict(
+            "Online payment is not set up on this Songda yet. Please contact the store.",
+        )
+    })?;
     let payment_id = Uuid::now_v7();
     let number = sqlx::query_scalar!(
-        "insert into payments (id, order_id, provider, amount_fen) values ($1, $2, $3, $4)
+        "insert into payments (id, order_id, addition_id, provider, amount_fen) values ($1, $2, $3, $4, $5)
          returning (select number from orders where id = $2)",
         payment_id,
-        order.id,
+        order_id,
+        addition_id,
         provider.name(),
-        order.total.fen()
+        amount.fen()
     )
     .fetch_one(&mut *tx)
     .await?
@@ -88,8 +136,11 @@ pub async fn start_payment(
         .create_payment(PaymentRequest {
             payment_id,
             order_number: number.clone(),
-            amount: order.total,
-            description: format!("Songda order {number}"),
+            amount,
+            description: match addition_id {
+                Some(_) => format!("Songda order {number}: added goods"),
+                None => format!("Songda order {number}"),
+            },
             notify_url: format!(
                 "{}/api/v1/payments/{}/notify",
                 payments.notify_base,
@@ -202,7 +253,7 @@ pub async fn apply_outcome(
         .await?
         .ok_or(NotifyRejection::Mismatch)?;
     let p = sqlx::query!(
-        "select provider, provider_ref, amount_fen, status from payments where id = $1 for update",
+        "select provider, provider_ref, amount_fen, status, addition_id from payments where id = $1 for update",
         n.payment_id
     )
     .fetch_one(&mut *tx)
@@ -237,7 +288,18 @@ pub async fn apply_outcome(
             .execute(&mut *tx)
             .await
             .map_err(AppError::from)?;
-            if order.status == OrderStatus::PendingPayment {
+            if let Some(addition) = p.addition_id {
+                if !crate::orders::additions::merge_paid(&mut tx, &order, addition).await? {
+                    queue_refund_of_payment(
+                        &mut tx,
+                        n.payment_id,
+                        order.id,
+                        n.amount,
+                        "Added goods paid after the store accepted or the time ran out",
+                    )
+                    .await?;
+                }
+            } else if order.status == OrderStatus::PendingPayment {
                 lifecycle::mark_paid(&mut tx, &mut order, actor).await?;
             } else {
                 // Paid after it expired or was cancelled, or paid twice: give the money back.
@@ -260,8 +322,13 @@ pub async fn apply_outcome(
             .execute(&mut *tx)
             .await
             .map_err(AppError::from)?;
-            if order.status == OrderStatus::PendingPayment {
-                // No state change, but the timeline (and the live page) shows the failure.
+            // No state change, but the timeline (and the live page) shows the failure.
+            let what = match p.addition_id {
+                Some(_) if order.status == OrderStatus::Placed => Some("Payment for added goods"),
+                None if order.status == OrderStatus::PendingPayment => Some("Payment"),
+                _ => None,
+            };
+            if let Some(what) = what {
                 lifecycle::record_event(
                     &mut tx,
                     order.id,
@@ -269,7 +336,7 @@ pub async fn apply_outcome(
                     order.status,
                     actor,
                     None,
-                    &format!("Payment failed: {reason}"),
+                    &format!("{what} failed: {reason}"),
                 )
                 .await?;
             }
@@ -539,4 +606,60 @@ pub async fn expire_unpaid(pool: &PgPool, payments: &Payments) -> Result<usize, 
         }
     }
     Ok(expired)
+}
+
+/// Added goods not paid in time: close their open payments (a payer who just paid gets them
+/// merged), then drop them and release their stock. Returns how many were dropped.
+pub async fn expire_additions(pool: &PgPool, payments: &Payments) -> Result<usize, AppError> {
+    let due = sqlx::query_scalar!(
+        "select id from order_additions where status = 'awaiting_payment' and expires_at < now()
+         order by expires_at limit 100"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut dropped = 0;
+    for addition in due {
+        let pending = sqlx::query!(
+            "select id, provider, provider_ref, amount_fen from payments
+             where addition_id = $1 and status = 'pending' and provider_ref is not null",
+            addition
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut unsure = false;
+        for p in pending {
+            let (Some(provider), Some(provider_ref)) =
+                (payments.provider(&p.provider), p.provider_ref)
+            else {
+                continue;
+            };
+            let outcome = match provider.close(&provider_ref).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    tracing::warn!("closing payment {} failed: {e}", p.id);
+                    unsure = true;
+                    continue;
+                }
+            };
+            let n = Notification {
+                payment_id: p.id,
+                provider_ref,
+                amount: Money::from_fen(p.amount_fen),
+                outcome,
+            };
+            if let Err(e) = apply_outcome(pool, &p.provider, &n, ActorKind::System).await {
+                tracing::warn!("applying a closed payment failed: {e}");
+                unsure = true;
+            }
+        }
+        if unsure {
+            continue;
+        }
+        match crate::orders::additions::drop_addition(pool, None, addition).await {
+            Ok(true) => dropped += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!("dropping addition {addition} failed: {e}"),
+        }
+    }
+    Ok(dropped)
 }
