@@ -474,13 +474,16 @@ fn details_form(o: &OrderView, details: ServerAction<ChangeOrderDetails>) -> imp
     let notes = RwSignal::new(o.notes.clone());
     let address = RwSignal::new(None::<Uuid>);
     let delivery = o.fulfilment == Fulfilment::Delivery;
-    let addresses = Resource::new(|| (), |_| my_addresses(1));
+    // Loaded in the browser only: this form sits inside the order's own async render, where
+    // a server-side resource would miss the request (and the hydrated page would differ).
+    let addresses = LocalResource::new(|| my_addresses(1));
     view! {
         <details class="card edit-details" data-test="edit-details">
             <summary>"Change address or notes 修改地址/备注"</summary>
-            {delivery.then(|| view! {
-                <Suspense fallback=Loading>
-                    {move || addresses.get().and_then(|r| r.ok()).map(|page| view! {
+            // No Suspense: the list appears when it arrives (nothing is rendered on the server,
+            // so hydration finds the same empty spot).
+            {move || delivery.then(|| view! {
+                    {addresses.get().and_then(|r| r.ok()).map(|page| view! {
                         <select data-test="edit-address" aria-label="New delivery address"
                             on:change=move |ev| address.set(Uuid::parse_str(&event_target_value(&ev)).ok())>
                             <option value="">"Keep the current address"</option>
@@ -489,7 +492,6 @@ fn details_form(o: &OrderView, details: ServerAction<ChangeOrderDetails>) -> imp
                             }).collect_view()}
                         </select>
                     })}
-                </Suspense>
             })}
             <label class="field"><span>"Notes 备注"</span>
                 <textarea maxlength="200" data-test="edit-notes" prop:value=notes
@@ -535,7 +537,7 @@ fn order_body(
                 Fulfilment::Delivery => format!("Arrives around {eta} 预计送达"),
                 Fulfilment::Pickup => format!("Ready for pickup around {eta}"),
             }}</p>
-        })}
+        }.into_any())}
         {o.scheduled_for_local.clone().map(|s| view! { <p>"Scheduled for 预约 " {s}</p> })}
         {o.pickup_code.clone().map(|code| view! {
             <p class="pickup-code">"Pickup code 取货码 " <strong data-test="pickup-code">{code}</strong></p>
@@ -556,8 +558,8 @@ fn order_body(
                     on:click=move |_| { pay.dispatch(id); }>
                     {if payment_failed.is_some() { "Try paying again 重新支付" } else { "Pay now 去支付" }}</button>
             </div>
-        })}
-        <div class="order-grid">
+        }.into_any())}
+        {view! { <div class="order-grid">
             <div>
                 <h2>"Progress 进度"</h2>
                 {timeline_view(o.timeline.clone())}
@@ -578,21 +580,21 @@ fn order_body(
                                 disabled=move || edits.drop_addition.pending().get()
                                 on:click=move |_| { edits.drop_addition.dispatch(DropAddition { addition_id: id }); }>"Drop them"</button>
                         </div>
-                    }
+                    }.into_any()
                 })}
                 {totals_table(o.totals, None)}
                 <h2>"Contact 联系人"</h2>
                 <p>{o.contact_name.clone()} " " {o.contact_phone_masked.clone()}</p>
                 {o.address_detail.clone().map(|a| view! { <p>{a}</p> })}
                 {(!o.notes.is_empty()).then(|| view! { <p class="muted" data-test="order-notes">"Notes: " {o.notes.clone()}</p> })}
-                {o.can_edit_contact().then(|| details_form(&o, edits.details))}
+                {o.can_edit_contact().then(|| details_form(&o, edits.details).into_any())}
             </div>
-        </div>
+        </div> }.into_any()}
         {(!o.status.is_final() && o.status != OrderStatus::PendingPayment && o.status != OrderStatus::Cancelled).then(|| view! {
             <p class="share">"Share tracking 分享: "
                 <a data-test="tracking-link" href=format!("/track/{}", o.tracking_token)>{format!("/track/{}", o.tracking_token)}</a>
                 <span class="muted">" (no phone or address shown; stops working after delivery)"</span></p>
-        })}
+        }.into_any())}
         {(o.can_cancel() || o.can_request_cancel()).then(|| view! {
             <div class="card cancel">
                 <label class="field"><span>"Reason (optional) 取消原因"</span>
@@ -610,7 +612,7 @@ fn order_body(
                         "Ask the store to cancel 申请取消"</button> }.into_any()
                 }}
             </div>
-        })}
+        }.into_any())}
         {o.open_cancel_request.then(|| view! { <p data-test="cancel-requested">"You asked to cancel: the store will answer soon."</p> })}
     }
 }
