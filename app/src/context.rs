@@ -24,8 +24,12 @@ pub fn request_id() -> Option<String> {
 
 pub fn cookie(name: &str) -> Option<String> {
     let parts = use_context::<Parts>()?;
-    parts
-        .headers
+    cookie_in(&parts.headers, name)
+}
+
+/// A cookie's value from request headers (for handlers outside Leptos, e.g. the live feed).
+pub fn cookie_in(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -10,7 +10,7 @@ use app::accounts::model::Role;
 use app::orders::lifecycle;
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
@@ -24,19 +24,8 @@ pub struct After {
 }
 
 fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let name = if state.settings.secure {
-        "__Host-songda_session"
-    } else {
-        "songda_session"
-    };
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+    let name = app::accounts::auth::session_cookie_for(state.settings.secure);
+    app::context::cookie_in(headers, name)
 }
 
 pub async fn order_feed(

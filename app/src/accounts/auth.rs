@@ -15,9 +15,17 @@ pub enum MemberRole {
 }
 
 pub fn session_cookie_name() -> &'static str {
-    match context::state() {
-        Ok(s) if s.settings.secure => "__Host-songda_session",
-        _ => "songda_session",
+    let secure =
+        leptos::prelude::use_context::<crate::state::AppState>().is_some_and(|s| s.settings.secure);
+    session_cookie_for(secure)
+}
+
+/// The session cookie's name: `__Host-` prefixed (Secure, no Domain) when served over https.
+pub fn session_cookie_for(secure: bool) -> &'static str {
+    if secure {
+        "__Host-songda_session"
+    } else {
+        "songda_session"
     }
 }
 

@@ -58,13 +58,7 @@ async fn store_cards(
         StoreCardRow,
         r#"select s.id, s.name, s.kind, s.address, s.rating_x10, s.prep_time_min, s.delivery_radius_m,
                   s.min_order_fen,
-                  exists (
-                      select 1 from store_hours h
-                      where h.store_id = s.id
-                        and h.weekday = extract(isodow from now() at time zone s.time_zone)
-                        and (now() at time zone s.time_zone)::time >= h.opens
-                        and (now() at time zone s.time_zone)::time < h.closes
-                  ) as "open_now!",
+                  store_open_at(s.id, s.time_zone, now()) as "open_now!",
                   (select count(*) from products p where p.store_id = s.id and p.listed) as "product_count!"
            from stores s
            where ($1::uuid[] is null or s.id = any($1))

@@ -54,13 +54,7 @@ async fn store_for_order(pool: &PgPool, id: Uuid) -> Result<StoreForOrder, AppEr
         r#"select s.id, s.name, s.lat, s.lng, s.delivery_radius_m, s.prep_time_min, s.min_order_fen,
                   s.packaging_fee_fen, s.discount_threshold_fen, s.discount_fen, s.accepting_orders,
                   s.pickup_enabled,
-                  exists (
-                      select 1 from store_hours h
-                      where h.store_id = s.id
-                        and h.weekday = extract(isodow from now() at time zone s.time_zone)
-                        and (now() at time zone s.time_zone)::time >= h.opens
-                        and (now() at time zone s.time_zone)::time < h.closes
-                  ) as "open_now!"
+                  store_open_at(s.id, s.time_zone, now()) as "open_now!"
            from stores s where s.id = $1"#,
         id
     )
@@ -575,13 +569,7 @@ pub async fn place_order(
     }
     let store = sqlx::query!(
         r#"select s.accepting_orders, s.time_zone, s.slot_capacity,
-                  exists (
-                      select 1 from store_hours h
-                      where h.store_id = s.id
-                        and h.weekday = extract(isodow from now() at time zone s.time_zone)
-                        and (now() at time zone s.time_zone)::time >= h.opens
-                        and (now() at time zone s.time_zone)::time < h.closes
-                  ) as "open_now!"
+                  store_open_at(s.id, s.time_zone, now()) as "open_now!"
            from stores s where s.id = $1"#,
         q.store_id
     )

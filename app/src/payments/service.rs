@@ -549,8 +549,50 @@ pub async fn deliver_outbox(pool: &PgPool, payments: &Payments) -> Result<usize,
     Ok(n)
 }
 
-/// Unpaid orders past their deadline: ask the provider first (a payment may have succeeded
-/// with its notification lost), then cancel and release the stock. Returns how many expired.
+/// A payment still open at its provider.
+struct OpenPayment {
+    id: Uuid,
+    provider: String,
+    provider_ref: Option<String>,
+    amount_fen: i64,
+}
+
+/// Closes open payments at their provider (so they cannot be paid any more) and applies where
+/// each ended: a payer who paid a moment ago comes back as a success. Returns false when one
+/// could not be settled; the caller then retries on the next round rather than give up on
+/// money that may have arrived.
+async fn settle_open(pool: &PgPool, payments: &Payments, open: Vec<OpenPayment>) -> bool {
+    let mut settled = true;
+    for p in open {
+        let (Some(provider), Some(provider_ref)) = (payments.provider(&p.provider), p.provider_ref)
+        else {
+            continue;
+        };
+        let outcome = match provider.close(&provider_ref).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!("closing payment {} failed: {e}", p.id);
+                settled = false;
+                continue;
+            }
+        };
+        let n = Notification {
+            payment_id: p.id,
+            provider_ref,
+            amount: Money::from_fen(p.amount_fen),
+            outcome,
+        };
+        if let Err(e) = apply_outcome(pool, &p.provider, &n, ActorKind::System).await {
+            tracing::warn!("applying a closed payment failed: {e}");
+            settled = false;
+        }
+    }
+    settled
+}
+
+/// Unpaid orders past their deadline: settle their open payments first (one may have
+/// succeeded with its notification lost), then cancel and release the stock. Returns how many
+/// expired.
 pub async fn expire_unpaid(pool: &PgPool, payments: &Payments) -> Result<usize, AppError> {
     let due = sqlx::query_scalar!(
         "select id from orders where status = 'pending_payment' and payment_expires_at < now()
@@ -560,43 +602,15 @@ pub async fn expire_unpaid(pool: &PgPool, payments: &Payments) -> Result<usize, 
     .await?;
     let mut expired = 0;
     for order_id in due {
-        let pending = sqlx::query!(
+        let open = sqlx::query_as!(
+            OpenPayment,
             "select id, provider, provider_ref, amount_fen from payments
-             where order_id = $1 and status = 'pending' and provider_ref is not null",
+             where order_id = $1 and addition_id is null and status = 'pending' and provider_ref is not null",
             order_id
         )
         .fetch_all(pool)
         .await?;
-        let mut unsure = false;
-        for p in pending {
-            let (Some(provider), Some(provider_ref)) =
-                (payments.provider(&p.provider), p.provider_ref)
-            else {
-                continue;
-            };
-            // Close it at the provider so it cannot be paid after the order expires; a payer
-            // who paid a moment ago comes back as a success and the order is placed instead.
-            match provider.close(&provider_ref).await {
-                Ok(outcome) => {
-                    let n = Notification {
-                        payment_id: p.id,
-                        provider_ref,
-                        amount: Money::from_fen(p.amount_fen),
-                        outcome,
-                    };
-                    if let Err(e) = apply_outcome(pool, &p.provider, &n, ActorKind::System).await {
-                        tracing::warn!("applying a closed payment failed: {e}");
-                        unsure = true;
-                    }
-                }
-                // Cannot ask now: try again on the next round rather than expire a paid order.
-                Err(e) => {
-                    tracing::warn!("closing payment {} failed: {e}", p.id);
-                    unsure = true;
-                }
-            }
-        }
-        if unsure {
+        if !settle_open(pool, payments, open).await {
             continue;
         }
         match lifecycle::expire_if_unpaid(pool, order_id).await {
@@ -608,7 +622,7 @@ pub async fn expire_unpaid(pool: &PgPool, payments: &Payments) -> Result<usize, 
     Ok(expired)
 }
 
-/// Added goods not paid in time: close their open payments (a payer who just paid gets them
+/// Added goods not paid in time: settle their open payments (a payer who just paid gets them
 /// merged), then drop them and release their stock. Returns how many were dropped.
 pub async fn expire_additions(pool: &PgPool, payments: &Payments) -> Result<usize, AppError> {
     let due = sqlx::query_scalar!(
@@ -619,40 +633,15 @@ pub async fn expire_additions(pool: &PgPool, payments: &Payments) -> Result<usiz
     .await?;
     let mut dropped = 0;
     for addition in due {
-        let pending = sqlx::query!(
+        let open = sqlx::query_as!(
+            OpenPayment,
             "select id, provider, provider_ref, amount_fen from payments
              where addition_id = $1 and status = 'pending' and provider_ref is not null",
             addition
         )
         .fetch_all(pool)
         .await?;
-        let mut unsure = false;
-        for p in pending {
-            let (Some(provider), Some(provider_ref)) =
-                (payments.provider(&p.provider), p.provider_ref)
-            else {
-                continue;
-            };
-            let outcome = match provider.close(&provider_ref).await {
-                Ok(outcome) => outcome,
-                Err(e) => {
-                    tracing::warn!("closing payment {} failed: {e}", p.id);
-                    unsure = true;
-                    continue;
-                }
-            };
-            let n = Notification {
-                payment_id: p.id,
-                provider_ref,
-                amount: Money::from_fen(p.amount_fen),
-                outcome,
-            };
-            if let Err(e) = apply_outcome(pool, &p.provider, &n, ActorKind::System).await {
-                tracing::warn!("applying a closed payment failed: {e}");
-                unsure = true;
-            }
-        }
-        if unsure {
+        if !settle_open(pool, payments, open).await {
             continue;
         }
         match crate::orders::additions::drop_addition(pool, None, addition).await {
