@@ -20,6 +20,14 @@ pub struct OrderPing {
     pub event_id: i64,
 }
 
+impl OrderPing {
+    /// Not about one order: every subscriber re-reads what it may have missed.
+    pub const RESYNC: OrderPing = OrderPing {
+        order_id: Uuid::nil(),
+        event_id: 0,
+    };
+}
+
 pub struct LiveHub {
     orders: broadcast::Sender<OrderPing>,
     /// The listener's own one-connection pool: a `LISTEN` connection is held for good and
@@ -62,6 +70,9 @@ impl LiveHub {
 async fn listen(pool: &PgPool, sender: &broadcast::Sender<OrderPing>) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(ORDER_CHANNEL).await?;
+    // Changes made before this LISTEN took effect (first subscriber, reconnect) sent no ping
+    // here: tell every subscriber to re-read now.
+    let _ = sender.send(OrderPing::RESYNC);
     loop {
         let n = listener.recv().await?;
         if let Some((order, event)) = n.payload().split_once(':')

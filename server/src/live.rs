@@ -105,6 +105,7 @@ fn feed(
                 let wake = tokio::time::timeout(Duration::from_secs(20), async {
                     loop {
                         match f.pings.recv().await {
+                            Ok(p) if p == app::live::OrderPing::RESYNC => return true,
                             Ok(p) if p.order_id == f.order_id && p.event_id > f.last => {
                                 return true;
                             }

@@ -181,18 +181,46 @@ async fn start_payment(
     (sandbox_id, payment)
 }
 
-async fn wait_for_status(app: &TestApp, cookie: &str, id: &str, status: &str) -> Value {
-    for _ in 0..50 {
-        let o = order(app, cookie, id).await;
-        if o["status"] == status {
-            return o;
+/// Polls until `done` holds for the value `read` returns (work the server finishes in the
+/// background: a notification over HTTP, a refund in the outbox) and returns that value.
+async fn eventually<T, F, Fut>(what: &str, mut read: F, done: impl Fn(&T) -> bool) -> T
+where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let value = read().await;
+        if done(&value) {
+            return value;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {what}: {value:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!(
-        "order {id} never became {status}: {}",
-        order(app, cookie, id).await
-    );
+}
+
+/// An unpaid order's payment deadline passes (instead of sleeping through a short TTL).
+async fn payment_deadline_passes(pool: &PgPool, order_id: &str) {
+    sqlx::query(
+        "update orders set payment_expires_at = now() - interval '1 second' where id = $1::uuid",
+    )
+    .bind(order_id)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+async fn wait_for_status(app: &TestApp, cookie: &str, id: &str, status: &str) -> Value {
+    eventually(
+        &format!("became {status}"),
+        || order(app, cookie, id),
+        |o| o["status"] == status,
+    )
+    .await
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -417,15 +445,12 @@ async fn a_failed_payment_keeps_the_cart_and_can_be_retried(pool: PgPool) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let mut o = order(&app, &s.cookie, &order_id).await;
-    for _ in 0..50 {
-        if o["payment"]["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        o = order(&app, &s.cookie, &order_id).await;
-    }
-    assert_eq!(o["payment"]["status"], "failed", "{o}");
+    let o = eventually(
+        "saw the failed payment",
+        || order(&app, &s.cookie, &order_id),
+        |o| o["payment"]["status"] == "failed",
+    )
+    .await;
     assert_eq!(o["status"], "pending_payment");
     assert!(
         o["timeline"]
@@ -459,7 +484,7 @@ async fn unpaid_orders_expire_and_give_their_stock_back(pool: PgPool) {
         pool.clone(),
         Settings {
             sandbox_secret: secret(),
-            payment_ttl: Duration::from_secs(1),
+            payment_ttl: Duration::from_secs(7 * 60),
             ..Settings::default()
         },
     )
@@ -467,7 +492,22 @@ async fn unpaid_orders_expire_and_give_their_stock_back(pool: PgPool) {
     let s = shopper(&app, &pool).await;
     let order_id = checkout(&app, &s, "key-expire-1").await;
     assert_eq!(stock(&pool, &s.product).await, (10, 2));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let ttl: i32 = sqlx::query_scalar(
+        "select extract(epoch from payment_expires_at - created_at)::int from orders where id = $1::uuid",
+    )
+    .bind(&order_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(ttl, 7 * 60, "the configured payment TTL");
+    assert_eq!(
+        app::payments::service::expire_unpaid(&pool, &app.state.payments)
+            .await
+            .unwrap(),
+        0,
+        "not before its deadline"
+    );
+    payment_deadline_passes(&pool, &order_id).await;
     let payments = &app.state.payments;
     assert_eq!(
         app::payments::service::expire_unpaid(&pool, payments)
@@ -496,15 +536,7 @@ async fn unpaid_orders_expire_and_give_their_stock_back(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_payment_that_succeeded_but_was_never_notified_is_found_before_expiry(pool: PgPool) {
-    let app = spawn_with(
-        pool.clone(),
-        Settings {
-            sandbox_secret: secret(),
-            payment_ttl: Duration::from_secs(1),
-            ..Settings::default()
-        },
-    )
-    .await;
+    let app = spawn(pool.clone()).await;
     let s = shopper(&app, &pool).await;
     let order_id = checkout(&app, &s, "key-lost-1").await;
     let (sandbox_id, _) = start_payment(&app, &pool, &s.cookie, &order_id).await;
@@ -514,7 +546,7 @@ async fn a_payment_that_succeeded_but_was_never_notified_is_found_before_expiry(
         .execute(&pool)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    payment_deadline_passes(&pool, &order_id).await;
     assert_eq!(
         app::payments::service::expire_unpaid(&pool, &app.state.payments)
             .await
@@ -980,8 +1012,8 @@ async fn the_live_feed_streams_changes_and_replays_what_a_reconnect_missed(pool:
             .unwrap()
             .starts_with("text/event-stream")
     );
+    // The feed subscribed before answering, so nothing from here on can be missed.
     let reading = tokio::spawn(read_events(res, 2));
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let (sandbox_id, _) = start_payment(&app, &pool, &s.cookie, &order_id).await;
     call(
         &app,
@@ -1206,22 +1238,14 @@ async fn store_pickup_gets_a_pickup_code_once_paid(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn money_arriving_after_expiry_or_twice_is_refunded(pool: PgPool) {
-    let app = spawn_with(
-        pool.clone(),
-        Settings {
-            sandbox_secret: secret(),
-            payment_ttl: Duration::from_secs(1),
-            ..Settings::default()
-        },
-    )
-    .await;
+    let app = spawn(pool.clone()).await;
     let s = shopper(&app, &pool).await;
     let payments = &app.state.payments;
 
     // Expired: the open sandbox payment is closed first, so the payer can no longer pay…
     let late = checkout(&app, &s, "key-late-1").await;
     let (sandbox_id, payment_id) = start_payment(&app, &pool, &s.cookie, &late).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    payment_deadline_passes(&pool, &late).await;
     assert_eq!(
         app::payments::service::expire_unpaid(&pool, payments)
             .await
@@ -1397,20 +1421,20 @@ async fn paid_orders_can_lose_items_and_change_address_with_the_difference_refun
     app::payments::service::deliver_outbox(&pool, &app.state.payments)
         .await
         .unwrap();
-    let mut refunded = 0i64;
-    for _ in 0..50 {
-        refunded =
-            sqlx::query_scalar("select refunded_fen from sandbox_payments where id = $1::uuid")
-                .bind(&sandbox_id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        if refunded == price {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(refunded, price);
+    eventually(
+        "refunded the removed box",
+        || async {
+            sqlx::query_scalar::<_, i64>(
+                "select refunded_fen from sandbox_payments where id = $1::uuid",
+            )
+            .bind(&sandbox_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        },
+        |refunded| *refunded == price,
+    )
+    .await;
     assert_eq!(
         order(&app, &s.cookie, &order_id).await["status"],
         "placed",
@@ -1499,15 +1523,7 @@ async fn paid_orders_can_lose_items_and_change_address_with_the_difference_refun
 
 #[sqlx::test(migrations = "../migrations")]
 async fn goods_added_to_a_paid_order_are_held_paid_as_a_top_up_and_merged(pool: PgPool) {
-    let app = spawn_with(
-        pool.clone(),
-        Settings {
-            sandbox_secret: secret(),
-            payment_ttl: Duration::from_secs(2),
-            ..Settings::default()
-        },
-    )
-    .await;
+    let app = spawn(pool.clone()).await;
     let s = shopper(&app, &pool).await;
     let order_id = checkout(&app, &s, "key-add-1").await;
     let add = [
@@ -1554,15 +1570,12 @@ async fn goods_added_to_a_paid_order_are_held_paid_as_a_top_up_and_merged(pool: 
         &s.cookie,
     )
     .await;
-    let mut o = order(&app, &s.cookie, &order_id).await;
-    for _ in 0..50 {
-        if o["addition"].is_null() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        o = order(&app, &s.cookie, &order_id).await;
-    }
-    assert!(o["addition"].is_null(), "{o}");
+    let o = eventually(
+        "merged the paid addition",
+        || order(&app, &s.cookie, &order_id),
+        |o| o["addition"].is_null(),
+    )
+    .await;
     assert_eq!(o["lines"][0]["quantity"], 3);
     assert_eq!(
         o["totals"]["total"].as_i64().unwrap(),
@@ -1581,7 +1594,15 @@ async fn goods_added_to_a_paid_order_are_held_paid_as_a_top_up_and_merged(pool: 
     let (status, _) = call(&app, "/api/add_to_order", &add, &s.cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stock(&pool, &s.product).await, (7, 1));
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Its deadline passes (set in the past rather than slept through).
+    sqlx::query(
+        "update order_additions set expires_at = now() - interval '1 second'
+         where order_id = $1::uuid and status = 'awaiting_payment'",
+    )
+    .bind(&order_id)
+    .execute(&pool)
+    .await
+    .unwrap();
     let dropped = app::payments::service::expire_additions(&pool, &app.state.payments)
         .await
         .unwrap();
