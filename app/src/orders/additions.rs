@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::lifecycle::{LockedOrder, enqueue, lock_order, record_event};
+use super::lifecycle::{LockedOrder, enqueue, lock_order, lock_own_order, record_event};
 use super::model::{ActorKind, CartQuantity, OrderStatus};
 use crate::error::AppError;
 use crate::money::Money;
@@ -28,10 +28,7 @@ pub async fn add_to_order(
         return Err(AppError::validation("quantity", "Add at least one."));
     }
     let mut tx = pool.begin().await?;
-    let order = lock_order(&mut tx, order_id)
-        .await?
-        .filter(|o| o.customer_id == customer_id)
-        .ok_or(AppError::NotFound)?;
+    let order = lock_own_order(&mut tx, order_id, customer_id).await?;
     match order.status {
         OrderStatus::Placed => {}
         OrderStatus::PendingPayment => {

@@ -93,6 +93,18 @@ pub async fn lock_order(
     }))
 }
 
+/// One of the customer's orders, locked; anyone else's is "not found" (no hint it exists).
+pub async fn lock_own_order(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    customer_id: Uuid,
+) -> Result<LockedOrder, AppError> {
+    lock_order(tx, id)
+        .await?
+        .filter(|o| o.customer_id == customer_id)
+        .ok_or(AppError::NotFound)
+}
+
 /// Moves a locked order on by `action`, or refuses. Writes the guarded update and the event.
 pub async fn transition(
     tx: &mut Transaction<'_, Postgres>,
@@ -294,10 +306,7 @@ pub async fn cancel_by_customer(
     reason: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let mut order = lock_order(&mut tx, order_id)
-        .await?
-        .filter(|o| o.customer_id == customer_id)
-        .ok_or(AppError::NotFound)?;
+    let mut order = lock_own_order(&mut tx, order_id, customer_id).await?;
     let from = order.status;
     transition(
         &mut tx,
@@ -344,10 +353,7 @@ pub async fn request_cancel(
     reason: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let order = lock_order(&mut tx, order_id)
-        .await?
-        .filter(|o| o.customer_id == customer_id)
-        .ok_or(AppError::NotFound)?;
+    let order = lock_own_order(&mut tx, order_id, customer_id).await?;
     if order
         .status
         .next(
@@ -677,10 +683,7 @@ pub async fn change_details(
     notes: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let order = lock_order(&mut tx, order_id)
-        .await?
-        .filter(|o| o.customer_id == customer_id)
-        .ok_or(AppError::NotFound)?;
+    let order = lock_own_order(&mut tx, order_id, customer_id).await?;
     if !details_editable(order.status) {
         return Err(AppError::conflict(format!(
             "This order is {} now: the address and notes can no longer change.",
@@ -809,10 +812,7 @@ pub async fn reduce_line(
     quantity: i32,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let order = lock_order(&mut tx, order_id)
-        .await?
-        .filter(|o| o.customer_id == customer_id)
-        .ok_or(AppError::NotFound)?;
+    let order = lock_own_order(&mut tx, order_id, customer_id).await?;
     if order.status != OrderStatus::Placed {
         return Err(AppError::conflict(match order.status {
             OrderStatus::PendingPayment => {

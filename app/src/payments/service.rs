@@ -51,10 +51,7 @@ pub async fn start_payment(
     order_id: Uuid,
 ) -> Result<String, AppError> {
     let mut tx = pool.begin().await?;
-    let order = lifecycle::lock_order(&mut tx, order_id)
-        .await?
-        .filter(|o| o.customer_id == customer_id)
-        .ok_or(AppError::NotFound)?;
+    let order = lifecycle::lock_own_order(&mut tx, order_id, customer_id).await?;
     if order.status != OrderStatus::PendingPayment {
         return Err(AppError::conflict(format!(
             "This order is {} now: there is nothing to pay.",
