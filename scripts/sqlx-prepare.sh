@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?set DATABASE_URL to a server where a scratch database can be created}"
-db="${DATABASE_URL%/*}/songda_sqlx_prepare"
-psql -q "$DATABASE_URL" -c "drop database if exists songda_sqlx_prepare with (force)" -c "create database songda_sqlx_prepare"
+# SQLX_PREPARE_DB names the scratch database, so two work trees can prepare side by side.
+scratch="${SQLX_PREPARE_DB:-songda_sqlx_prepare}"
+db="${DATABASE_URL%/*}/$scratch"
+psql -q "$DATABASE_URL" -c "drop database if exists $scratch with (force)" -c "create database $scratch"
 # psql rather than `songda migrate`: building songda itself needs the query data being made.
 for f in migrations/*.sql; do psql -q -v ON_ERROR_STOP=1 "$db" -f "$f"; done
 rm -rf .sqlx && mkdir .sqlx
