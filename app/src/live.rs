@@ -3,6 +3,7 @@
 //! announced by the database (a trigger on `order_events`), not by the instance that made it.
 //! A ping only says "order X has event N"; subscribers read the rows themselves, so a missed
 //! ping (lag, reconnect) costs nothing: they catch up from the last id they sent.
+//! Payload: `order_id:event_id:store_id` (see the `notify_order_event` trigger).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -17,7 +18,10 @@ pub const ORDER_CHANNEL: &str = "songda_order_events";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderPing {
     pub order_id: Uuid,
+    /// 0 when the change wrote no timeline row (a cancel request, a warning).
     pub event_id: i64,
+    /// The order's store: its board listens for these.
+    pub store_id: Option<Uuid>,
 }
 
 impl OrderPing {
@@ -25,6 +29,7 @@ impl OrderPing {
     pub const RESYNC: OrderPing = OrderPing {
         order_id: Uuid::nil(),
         event_id: 0,
+        store_id: None,
     };
 }
 
@@ -75,11 +80,38 @@ async fn listen(pool: &PgPool, sender: &broadcast::Sender<OrderPing>) -> Result<
     let _ = sender.send(OrderPing::RESYNC);
     loop {
         let n = listener.recv().await?;
-        if let Some((order, event)) = n.payload().split_once(':')
-            && let (Ok(order_id), Ok(event_id)) = (Uuid::parse_str(order), event.parse())
-        {
+        if let Some(ping) = parse_ping(n.payload()) {
             // No subscribers is fine: nobody is watching.
-            let _ = sender.send(OrderPing { order_id, event_id });
+            let _ = sender.send(ping);
         }
+    }
+}
+
+/// `order_id:event_id:store_id`; the store part may be empty.
+fn parse_ping(payload: &str) -> Option<OrderPing> {
+    let mut parts = payload.split(':');
+    let order_id = Uuid::parse_str(parts.next()?).ok()?;
+    let event_id = parts.next()?.parse().ok()?;
+    let store_id = parts.next().and_then(|s| Uuid::parse_str(s).ok());
+    Some(OrderPing {
+        order_id,
+        event_id,
+        store_id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_name_order_event_and_store() {
+        let o = Uuid::now_v7();
+        let s = Uuid::now_v7();
+        let p = parse_ping(&format!("{o}:42:{s}")).unwrap();
+        assert_eq!((p.order_id, p.event_id, p.store_id), (o, 42, Some(s)));
+        assert_eq!(parse_ping(&format!("{o}:7:")).unwrap().store_id, None);
+        assert!(parse_ping("garbage").is_none());
+        assert!(parse_ping(&format!("{o}:x:{s}")).is_none());
     }
 }

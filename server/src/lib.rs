@@ -88,6 +88,7 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/payments/{provider}/notify", post(payments::notify))
         .route("/api/live/orders/{id}", get(live::order_feed))
+        .route("/api/live/stores/{id}", get(live::store_feed))
         .leptos_routes_with_context(&state, routes, page_csp, move || {
             shell(shell_options.clone())
         })
@@ -319,7 +320,8 @@ async fn serve(
 }
 
 /// Background work every few seconds: unpaid orders past their deadline give their stock
-/// back, and the outbox (refunds, later channel webhooks) is delivered.
+/// back, orders no store accepted in time are rejected and refunded, and the outbox (refunds,
+/// later channel webhooks) is delivered.
 pub async fn run_workers(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -336,6 +338,11 @@ pub async fn run_workers(state: AppState) {
             Ok(n) if n > 0 => tracing::info!("{n} unpaid additions to orders dropped"),
             Ok(_) => {}
             Err(e) => tracing::error!("dropping unpaid additions failed: {e}"),
+        }
+        match app::orders::merchant::auto_reject_overdue(&state.pool).await {
+            Ok(n) if n > 0 => tracing::info!("{n} orders not accepted in time were rejected"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("auto-rejecting overdue orders failed: {e}"),
         }
         loop {
             match app::payments::service::deliver_outbox(&state.pool, &state.payments).await {

@@ -1,5 +1,5 @@
 //! Server-sent events for one order's timeline: `GET /api/live/orders/{id}`. Only the
-//! order's customer may subscribe. Each event carries its `order_events` id, so a browser
+//! order's customer and its store's staff may subscribe. Each event carries its `order_events` id, so a browser
 //! that reconnects (EventSource sends `Last-Event-ID`) gets exactly what it missed.
 
 use std::collections::VecDeque;
@@ -28,32 +28,52 @@ fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
     app::context::cookie_in(headers, name)
 }
 
+/// The logged-in caller, or the response that refuses them.
+async fn caller(state: &AppState, token: &str) -> Result<app::accounts::service::User, Response> {
+    let user = match token.is_empty() {
+        false => app::accounts::service::user_for_token(&state.pool, token).await,
+        true => Ok(None),
+    };
+    match user {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err((StatusCode::UNAUTHORIZED, "log in first").into_response()),
+        Err(_) => Err((StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response()),
+    }
+}
+
 pub async fn order_feed(
     State(state): State<AppState>,
     Path(order_id): Path<Uuid>,
     Query(q): Query<After>,
     headers: HeaderMap,
 ) -> Response {
-    // Authorize first: a customer, and this order's customer (others get 404, no hint).
+    // Authorize first: the order's customer, or staff of its store (others get 404, no hint).
     let token = session_token(&state, &headers).unwrap_or_default();
-    let user = match token.is_empty() {
-        false => app::accounts::service::user_for_token(&state.pool, &token).await,
-        true => Ok(None),
+    let user = match caller(&state, &token).await {
+        Ok(u) => u,
+        Err(res) => return res,
     };
-    let user = match user {
-        Ok(Some(u)) => u,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
+    let allowed = match user.role {
+        Role::Customer => sqlx::query_scalar!(
+            r#"select exists (select 1 from orders where id = $1 and customer_id = $2) as "ok!""#,
+            order_id,
+            user.id
+        )
+        .fetch_one(&state.pool)
+        .await,
+        Role::Merchant => sqlx::query_scalar!(
+            r#"select exists (select 1 from orders o join store_members m on m.store_id = o.store_id
+                              where o.id = $1 and m.user_id = $2) as "ok!""#,
+            order_id,
+            user.id
+        )
+        .fetch_one(&state.pool)
+        .await,
+        _ => return (StatusCode::FORBIDDEN, "not your order").into_response(),
     };
-    if user.role != Role::Customer {
-        return (StatusCode::FORBIDDEN, "not your order").into_response();
-    }
-    let owner = sqlx::query_scalar!("select customer_id from orders where id = $1", order_id)
-        .fetch_optional(&state.pool)
-        .await;
-    match owner {
-        Ok(Some(c)) if c == user.id => {}
-        Ok(_) => return (StatusCode::NOT_FOUND, "no such order").into_response(),
+    match allowed {
+        Ok(true) => {}
+        Ok(false) => return (StatusCode::NOT_FOUND, "no such order").into_response(),
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
     }
     let last_event_id = headers
@@ -142,4 +162,59 @@ fn feed(
             }
         }
     })
+}
+
+/// `GET /api/live/stores/{id}`: a `board` event whenever one of the store's orders changes
+/// (or a resync is due). The board re-reads itself on each event, so nothing is replayed.
+/// Store staff only.
+pub async fn store_feed(
+    State(state): State<AppState>,
+    Path(store_id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Response {
+    let token = session_token(&state, &headers).unwrap_or_default();
+    let user = match caller(&state, &token).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if user.role != Role::Merchant {
+        return (StatusCode::FORBIDDEN, "store staff only").into_response();
+    }
+    match app::accounts::db::store_member_role(&state.pool, store_id, user.id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such store").into_response(),
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
+    }
+    let pings = state.live.subscribe_orders();
+    let start = (state, token, pings, true);
+    let events = stream::unfold(start, move |(state, token, mut pings, first)| async move {
+        if !first {
+            let wake = tokio::time::timeout(Duration::from_secs(20), async {
+                loop {
+                    match pings.recv().await {
+                        Ok(p) if p == app::live::OrderPing::RESYNC => return true,
+                        Ok(p) if p.store_id == Some(store_id) => return true,
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(_)) => return true,
+                        Err(RecvError::Closed) => return false,
+                    }
+                }
+            })
+            .await;
+            if wake == Ok(false) {
+                return None;
+            }
+        }
+        // Logging out ends the stream.
+        match app::accounts::service::user_for_token(&state.pool, &token).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(e) => tracing::warn!("store feed session check failed: {e}"),
+        }
+        let ev = Event::default().event("board").data("changed");
+        Some((Ok::<_, Infallible>(ev), (state, token, pings, false)))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }

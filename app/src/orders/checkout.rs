@@ -384,7 +384,7 @@ impl IdempotencyKey {
     }
 }
 
-fn random_digits(n: usize) -> Result<String, AppError> {
+pub(crate) fn random_digits(n: usize) -> Result<String, AppError> {
     let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).map_err(AppError::internal)?;
     Ok(bytes.iter().map(|b| char::from(b'0' + b % 10)).collect())

@@ -393,7 +393,7 @@ pub async fn request_cancel(
     Ok(())
 }
 
-async fn timeline(pool: &PgPool, order_id: Uuid) -> Result<Vec<TimelineEntry>, AppError> {
+pub async fn timeline(pool: &PgPool, order_id: Uuid) -> Result<Vec<TimelineEntry>, AppError> {
     let rows = sqlx::query!(
         r#"select e.id, e.to_status, e.at, e.reason,
                   to_char(e.at at time zone s.time_zone, 'HH24:MI') as "at_local!"
@@ -448,7 +448,9 @@ pub async fn order_view(
                           'HH24:MI') as eta_local,
                   to_char(o.payment_expires_at at time zone s.time_zone, 'HH24:MI') as "deadline_local!",
                   to_char(o.created_at at time zone s.time_zone, 'YYYY-MM-DD HH24:MI') as "created_local!",
-                  exists (select 1 from cancel_requests c where c.order_id = o.id and c.status = 'open') as "open_cancel!"
+                  exists (select 1 from cancel_requests c where c.order_id = o.id and c.status = 'open') as "open_cancel!",
+                  (select c.decision_reason from cancel_requests c where c.order_id = o.id and c.status = 'declined'
+                   order by c.decided_at desc limit 1) as cancel_declined
            from orders o join stores s on s.id = o.store_id
            where o.id = $1 and o.customer_id = $2"#,
         order_id,
@@ -539,6 +541,7 @@ pub async fn order_view(
         timeline: timeline(pool, order_id).await?,
         created_local: o.created_local,
         open_cancel_request: o.open_cancel,
+        cancel_declined: o.cancel_declined.filter(|_| !o.open_cancel),
         addition,
     })
 }

@@ -2,6 +2,9 @@
 //! the order state machine, order pages with a live timeline, history and tracking links.
 
 pub mod api;
+pub mod board;
+pub mod merchant_api;
+pub mod merchant_views;
 pub mod model;
 pub mod pages;
 pub mod pricing;
@@ -15,5 +18,7 @@ pub mod checkout;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod lifecycle;
+#[cfg(feature = "ssr")]
+pub mod merchant;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -460,6 +460,8 @@ pub struct OrderView {
     pub timeline: Vec<TimelineEntry>,
     pub created_local: String,
     pub open_cancel_request: bool,
+    /// Why the store declined the customer's last cancel request.
+    pub cancel_declined: Option<String>,
     /// Goods added after payment, waiting for their top-up payment.
     pub addition: Option<PendingAddition>,
 }

@@ -614,6 +614,7 @@ fn order_body(
             </div>
         }.into_any())}
         {o.open_cancel_request.then(|| view! { <p data-test="cancel-requested">"You asked to cancel: the store will answer soon."</p> })}
+        {o.cancel_declined.clone().map(|r| view! { <p class="notice" data-test="cancel-declined">"The store declined to cancel 商家未同意取消: " {r}</p> })}
     }
 }
 

@@ -6,6 +6,8 @@
     reason = "each test binary uses a different subset of these helpers"
 )]
 
+pub mod shop;
+
 use std::net::SocketAddr;
 
 use app::state::{AppState, Settings};

@@ -1,0 +1,623 @@
+//! The store's side of an order: the board, accept (with a prep estimate that moves the
+//! customer's ETA) or reject (refund + restock), pick list tick-off, ready, hand-over by code,
+//! answers to cancel requests, and the system's auto-reject of orders nobody accepted.
+//! Every function finds the order through [`lock_store_order`]: staff of another store get
+//! "not found", exactly like someone guessing ids.
+
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::board::{
+    Board, BoardCard, BoardColumn, BoardLane, MerchantOrder, PackingLabel, PickGroup, PickLine,
+    StoreAlert, handover_payload, mask_name,
+};
+use super::checkout::{random_digits, totals_from_fen};
+use super::lifecycle::{self, LockedOrder, lock_order, transition};
+use super::model::{ActorKind, Fulfilment, OrderAction, OrderStatus};
+use crate::error::AppError;
+use crate::money::Money;
+
+/// How many cards one board column shows (the oldest first); the rest are counted.
+const LANE_LIMIT: usize = 50;
+
+/// The order, locked, if `user_id` works at its store; anyone else gets 404.
+pub async fn lock_store_order(
+    tx: &mut Transaction<'_, Postgres>,
+    order_id: Uuid,
+    user_id: Uuid,
+) -> Result<LockedOrder, AppError> {
+    let order = lock_order(tx, order_id).await?.ok_or(AppError::NotFound)?;
+    let member = sqlx::query_scalar!(
+        r#"select exists (select 1 from store_members where store_id = $1 and user_id = $2) as "member!""#,
+        order.store_id,
+        user_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if member {
+        Ok(order)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The store's live board: open orders by column, today's hand-overs, open warnings.
+pub async fn board(pool: &PgPool, store_id: Uuid) -> Result<Board, AppError> {
+    let store = sqlx::query!(
+        "select name, prep_time_min, accept_timeout_min, accepting_orders from stores where id = $1",
+        store_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let rows = sqlx::query!(
+        r#"select o.id, o.number, o.status, o.fulfilment, o.total_fen,
+                  (select coalesce(sum(quantity), 0) from order_items i where i.order_id = o.id) as "items!",
+                  (select count(*) from order_items i where i.order_id = o.id) as "lines!",
+                  (select count(*) from order_items i where i.order_id = o.id and i.picked_at is not null) as "picked!",
+                  to_char(coalesce(o.paid_at, o.created_at) at time zone s.time_zone, 'HH24:MI') as "paid_local!",
+                  floor(extract(epoch from now() - coalesce(o.paid_at, o.created_at)) / 60)::bigint as "age_min!",
+                  case when o.status = 'placed' then
+                      floor(extract(epoch from o.release_at + make_interval(mins => s.accept_timeout_min) - now()) / 60)::bigint
+                  end as accept_within_min,
+                  to_char(o.scheduled_for at time zone s.time_zone, 'MM-DD HH24:MI') as scheduled_local,
+                  to_char((o.accepted_at + make_interval(mins => o.prep_estimate_min)) at time zone s.time_zone,
+                          'HH24:MI') as ready_by_local,
+                  c.reason as "cancel_reason?"
+           from orders o
+           join stores s on s.id = o.store_id
+           left join cancel_requests c on c.order_id = o.id and c.status = 'open'
+           where o.store_id = $1
+             and (o.status in ('placed', 'accepted', 'picking', 'ready')
+                  or c.id is not null
+                  or (o.status = 'delivery_failed' and o.updated_at > now() - interval '2 days')
+                  or (o.status in ('picked_up', 'delivering', 'delivered', 'collected')
+                      and o.updated_at >= date_trunc('day', now() at time zone s.time_zone) at time zone s.time_zone))
+           order by coalesce(o.release_at, o.paid_at, o.created_at), o.number
+           limit 2000"#,
+        store_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut lanes: Vec<BoardLane> = BoardColumn::ALL
+        .into_iter()
+        .map(|column| BoardLane {
+            column,
+            cards: vec![],
+            total: 0,
+        })
+        .collect();
+    for r in rows {
+        let status = OrderStatus::parse(&r.status)?;
+        let Some(column) = BoardColumn::of(status, r.cancel_reason.is_some()) else {
+            continue;
+        };
+        let Some(lane) = lanes.iter_mut().find(|l| l.column == column) else {
+            continue;
+        };
+        lane.total += 1;
+        if lane.cards.len() < LANE_LIMIT {
+            lane.cards.push(BoardCard {
+                id: r.id,
+                number: r.number,
+                status,
+                fulfilment: Fulfilment::parse(&r.fulfilment)?,
+                items: r.items,
+                total: Money::from_fen(r.total_fen),
+                paid_local: r.paid_local,
+                age_min: r.age_min,
+                accept_within_min: r.accept_within_min,
+                scheduled_local: r.scheduled_local,
+                ready_by_local: r.ready_by_local,
+                picked_lines: r.picked,
+                lines: r.lines,
+                cancel_reason: r.cancel_reason,
+            });
+        }
+    }
+    // Newest hand-overs first; everything else oldest (most urgent) first.
+    if let Some(done) = lanes
+        .iter_mut()
+        .find(|l| l.column == BoardColumn::HandedOver)
+    {
+        done.cards.reverse();
+    }
+    let alerts = sqlx::query!(
+        r#"select a.id, a.order_id, a.message,
+                  to_char(a.created_at at time zone s.time_zone, 'HH24:MI') as "at_local!"
+           from store_alerts a join stores s on s.id = a.store_id
+           where a.store_id = $1 and a.dismissed_at is null
+           order by a.created_at desc limit 20"#,
+        store_id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|a| StoreAlert {
+        id: a.id,
+        order_id: a.order_id,
+        message: a.message,
+        at_local: a.at_local,
+    })
+    .collect();
+    Ok(Board {
+        store_id,
+        store_name: store.name,
+        default_prep_min: store.prep_time_min,
+        accept_timeout_min: store.accept_timeout_min,
+        accepting_orders: store.accepting_orders,
+        lanes,
+        alerts,
+    })
+}
+
+/// Accepts a paid order: the prep estimate replaces the store's default in the customer's ETA,
+/// and the order gets the hand-over code its label carries.
+pub async fn accept(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+    prep_min: i32,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
+    transition(
+        &mut tx,
+        &mut order,
+        OrderAction::Accept,
+        ActorKind::Merchant,
+        Some(user_id),
+        &format!("Ready in about {prep_min} min"),
+    )
+    .await?;
+    let code = random_digits(6)?;
+    // ETA = time since payment + the store's estimate + the travel part of the quoted ETA.
+    sqlx::query!(
+        "update orders o set prep_estimate_min = $2, accepted_at = now(), handover_code = $3,
+                eta_min = ceil(extract(epoch from now() - coalesce(o.paid_at, now())) / 60)::integer
+                          + $2 + greatest(o.eta_min - s.prep_time_min, 0)
+         from stores s where s.id = o.store_id and o.id = $1",
+        order.id,
+        prep_min,
+        code
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rejected (by the store or the system): goods back on the shelf, full refund queued.
+async fn reject_locked(
+    tx: &mut Transaction<'_, Postgres>,
+    order: &mut LockedOrder,
+    actor: ActorKind,
+    actor_id: Option<Uuid>,
+    reason: &str,
+) -> Result<(), AppError> {
+    transition(tx, order, OrderAction::Reject, actor, actor_id, reason).await?;
+    lifecycle::restock_committed(tx, order.id).await?;
+    crate::payments::service::queue_refund(tx, order.id, &format!("Rejected: {reason}")).await
+}
+
+pub async fn reject(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+    reason: &str,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
+    reject_locked(
+        &mut tx,
+        &mut order,
+        ActorKind::Merchant,
+        Some(user_id),
+        reason,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Paid orders nobody accepted within the store's time after they were due: rejected by the
+/// system, refunded, and the store warned. Returns how many.
+pub async fn auto_reject_overdue(pool: &PgPool) -> Result<usize, AppError> {
+    let due = sqlx::query!(
+        "select o.id from orders o join stores s on s.id = o.store_id
+         where o.status = 'placed' and o.release_at + make_interval(mins => s.accept_timeout_min) < now()
+         order by o.release_at limit 100"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut rejected = 0;
+    for row in due {
+        let mut tx = pool.begin().await?;
+        let Some(mut order) = lock_order(&mut tx, row.id).await? else {
+            continue;
+        };
+        // Re-read under the lock: accepted a moment ago → nothing to do.
+        let overdue = sqlx::query!(
+            r#"select o.number, s.accept_timeout_min,
+                      (o.status = 'placed' and o.release_at + make_interval(mins => s.accept_timeout_min) < now()) as "overdue!"
+               from orders o join stores s on s.id = o.store_id where o.id = $1"#,
+            order.id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !overdue.overdue {
+            continue;
+        }
+        let minutes = overdue.accept_timeout_min;
+        reject_locked(
+            &mut tx,
+            &mut order,
+            ActorKind::System,
+            None,
+            &format!("The store did not accept within {minutes} min"),
+        )
+        .await?;
+        sqlx::query!(
+            "insert into store_alerts (id, store_id, order_id, kind, message)
+             values ($1, $2, $3, 'auto_rejected', $4)",
+            Uuid::now_v7(),
+            order.store_id,
+            order.id,
+            format!(
+                "Order {} was not accepted within {minutes} min: it was rejected automatically and the customer refunded.",
+                overdue.number
+            )
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rejected += 1;
+    }
+    Ok(rejected)
+}
+
+/// Ticks (or unticks) one line of the pick list; the first tick starts picking.
+pub async fn tick_line(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+    product_id: Uuid,
+    picked: bool,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
+    match order.status {
+        OrderStatus::Accepted if picked => {
+            transition(
+                &mut tx,
+                &mut order,
+                OrderAction::StartPicking,
+                ActorKind::Merchant,
+                Some(user_id),
+                "",
+            )
+            .await?;
+        }
+        OrderStatus::Accepted | OrderStatus::Picking => {}
+        other => {
+            return Err(AppError::conflict(format!(
+                "This order is {} now: its pick list is closed.",
+                other.label()
+            )));
+        }
+    }
+    let updated = sqlx::query!(
+        "update order_items set picked_at = case when $3 then now() end,
+                                picked_by = case when $3 then $4::uuid end
+         where order_id = $1 and product_id = $2",
+        order.id,
+        product_id,
+        picked,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Packed and ready for the courier or the customer: every line must be ticked.
+pub async fn mark_ready(pool: &PgPool, user_id: Uuid, order_id: Uuid) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
+    let left = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from order_items where order_id = $1 and picked_at is null"#,
+        order.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if left > 0 && matches!(order.status, OrderStatus::Accepted | OrderStatus::Picking) {
+        return Err(AppError::conflict(format!(
+            "Tick every line of the pick list first ({left} left)."
+        )));
+    }
+    transition(
+        &mut tx,
+        &mut order,
+        OrderAction::MarkReady,
+        ActorKind::Merchant,
+        Some(user_id),
+        "",
+    )
+    .await?;
+    sqlx::query!("update orders set ready_at = now() where id = $1", order.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn wrong_code(who: &str) -> AppError {
+    AppError::validation(
+        "code",
+        format!("That code does not match this order. Ask {who} to check the code and try again."),
+    )
+}
+
+/// Store pickup: the customer shows the code from their order page.
+pub async fn collect(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+    code: &str,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
+    let expected = sqlx::query_scalar!("select pickup_code from orders where id = $1", order.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if order.fulfilment != Fulfilment::Pickup || expected.as_deref() != Some(code) {
+        return Err(wrong_code("the customer"));
+    }
+    transition(
+        &mut tx,
+        &mut order,
+        OrderAction::Collect,
+        ActorKind::Merchant,
+        Some(user_id),
+        "Pickup code checked",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A courier takes a ready delivery order: the code from the label (QR or typed) must match.
+/// Which courier may take which order is decided by dispatch; until an order has an assigned
+/// courier, the label's code is the proof of being at the counter.
+pub async fn courier_pickup(
+    pool: &PgPool,
+    courier_id: Uuid,
+    order_id: Uuid,
+    code: &str,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_order(&mut tx, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let expected = sqlx::query_scalar!("select handover_code from orders where id = $1", order.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if expected.as_deref() != Some(code) {
+        return Err(wrong_code("the store"));
+    }
+    transition(
+        &mut tx,
+        &mut order,
+        OrderAction::CourierPickup,
+        ActorKind::Courier,
+        Some(courier_id),
+        "Label scanned at the store",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The store answers a customer's cancel request: approved → cancelled, restocked, refunded;
+/// declined → the order goes on and the customer reads the reason.
+pub async fn answer_cancel_request(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+    approve: bool,
+    reason: &str,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
+    let request = sqlx::query_scalar!(
+        "select id from cancel_requests where order_id = $1 and status = 'open' for update",
+        order.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::conflict("This order has no open cancel request any more."))?;
+    if approve {
+        transition(
+            &mut tx,
+            &mut order,
+            OrderAction::ApproveCancel,
+            ActorKind::Merchant,
+            Some(user_id),
+            reason,
+        )
+        .await?;
+        lifecycle::restock_committed(&mut tx, order.id).await?;
+        crate::payments::service::queue_refund(
+            &mut tx,
+            order.id,
+            "Cancelled at the customer's request",
+        )
+        .await?;
+    }
+    sqlx::query!(
+        "update cancel_requests set status = $2, decided_by = $3, decision_reason = $4, decided_at = now()
+         where id = $1",
+        request,
+        if approve { "approved" } else { "declined" },
+        user_id,
+        reason
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks a warning as read for everyone at the store.
+pub async fn dismiss_alert(pool: &PgPool, user_id: Uuid, alert_id: Uuid) -> Result<(), AppError> {
+    let done = sqlx::query!(
+        "update store_alerts a set dismissed_at = now(), dismissed_by = $2
+         where a.id = $1 and a.dismissed_at is null
+           and exists (select 1 from store_members m where m.store_id = a.store_id and m.user_id = $2)",
+        alert_id,
+        user_id
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// One order for the store's staff: pick list by category, masked contact, no address.
+pub async fn merchant_order(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+) -> Result<MerchantOrder, AppError> {
+    let o = sqlx::query!(
+        r#"select o.id, o.number, o.status, o.fulfilment, o.store_id, s.name as store_name,
+                  o.contact_name, o.contact_phone, o.notes, o.prep_estimate_min, s.prep_time_min,
+                  o.items_fen, o.packaging_fen, o.delivery_fee_fen, o.surcharge_fen, o.discount_fen,
+                  o.tip_fen, o.total_fen,
+                  to_char(o.scheduled_for at time zone s.time_zone, 'MM-DD HH24:MI') as scheduled_local,
+                  to_char(o.paid_at at time zone s.time_zone, 'HH24:MI') as paid_local,
+                  to_char((o.accepted_at + make_interval(mins => o.prep_estimate_min)) at time zone s.time_zone,
+                          'HH24:MI') as ready_by_local,
+                  (select c.reason from cancel_requests c where c.order_id = o.id and c.status = 'open') as cancel_reason
+           from orders o
+           join stores s on s.id = o.store_id
+           join store_members m on m.store_id = o.store_id and m.user_id = $2
+           where o.id = $1 and o.status <> 'pending_payment'"#,
+        order_id,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let lines = sqlx::query!(
+        r#"select i.product_id, i.name, i.unit, i.quantity, i.picked_at is not null as "picked!",
+                  c.name as category
+           from order_items i
+           join products p on p.id = i.product_id
+           join categories c on c.id = p.category_id
+           where i.order_id = $1
+           order by c.position, c.name, i.name"#,
+        order_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut pick_list: Vec<PickGroup> = Vec::new();
+    for l in lines {
+        let line = PickLine {
+            product_id: l.product_id,
+            name: l.name,
+            unit: l.unit,
+            quantity: l.quantity,
+            picked: l.picked,
+        };
+        match pick_list.last_mut() {
+            Some(g) if g.category == l.category => g.lines.push(line),
+            _ => pick_list.push(PickGroup {
+                category: l.category,
+                lines: vec![line],
+            }),
+        }
+    }
+    Ok(MerchantOrder {
+        id: o.id,
+        number: o.number,
+        status: OrderStatus::parse(&o.status)?,
+        fulfilment: Fulfilment::parse(&o.fulfilment)?,
+        store_id: o.store_id,
+        store_name: o.store_name,
+        customer_masked: mask_name(&o.contact_name),
+        phone_masked: crate::accounts::model::mask_phone(&o.contact_phone),
+        notes: o.notes,
+        totals: totals_from_fen(
+            o.items_fen,
+            o.packaging_fen,
+            o.delivery_fee_fen,
+            o.surcharge_fen,
+            o.discount_fen,
+            o.tip_fen,
+            o.total_fen,
+        ),
+        pick_list,
+        prep_estimate_min: o.prep_estimate_min,
+        default_prep_min: o.prep_time_min,
+        scheduled_local: o.scheduled_local,
+        paid_local: o.paid_local,
+        ready_by_local: o.ready_by_local,
+        cancel_reason: o.cancel_reason,
+        timeline: lifecycle::timeline(pool, order_id).await?,
+    })
+}
+
+/// The packing label: available once accepted (it carries the hand-over code).
+pub async fn packing_label(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+) -> Result<PackingLabel, AppError> {
+    let o = sqlx::query!(
+        r#"select o.id, o.number, s.name as store_name, o.contact_name, o.contact_phone, o.fulfilment,
+                  o.notes, o.handover_code,
+                  to_char(o.scheduled_for at time zone s.time_zone, 'MM-DD HH24:MI') as scheduled_local,
+                  (select coalesce(sum(quantity), 0) from order_items i where i.order_id = o.id) as "items!"
+           from orders o
+           join stores s on s.id = o.store_id
+           join store_members m on m.store_id = o.store_id and m.user_id = $2
+           where o.id = $1 and o.status <> 'pending_payment'"#,
+        order_id,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let code = o.handover_code.ok_or_else(|| {
+        AppError::conflict("Accept the order first: the label carries its hand-over code.")
+    })?;
+    let qr = qrcode::QrCode::new(handover_payload(o.id, &code).as_bytes())
+        .map_err(AppError::internal)?;
+    let qr_svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(160, 160)
+        .quiet_zone(true)
+        .build();
+    Ok(PackingLabel {
+        order_id: o.id,
+        number: o.number,
+        store_name: o.store_name,
+        items: o.items,
+        customer_masked: mask_name(&o.contact_name),
+        phone_masked: crate::accounts::model::mask_phone(&o.contact_phone),
+        fulfilment: Fulfilment::parse(&o.fulfilment)?,
+        scheduled_local: o.scheduled_local,
+        notes: o.notes,
+        handover_code: code,
+        qr_svg,
+    })
+}

@@ -1,0 +1,110 @@
+//! Public endpoints of the merchant console's order side. Each authorizes on its first line;
+//! the service then finds the order only among the caller's stores (others: 404).
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::board::{Board, MerchantOrder, PackingLabel};
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use super::{board, merchant};
+#[cfg(feature = "ssr")]
+use crate::{accounts::auth, accounts::model::Role, context};
+
+/// The store's live board (its staff only).
+#[server(endpoint = "store_board")]
+pub async fn get_store_board(store_id: Uuid) -> Result<Board, AppError> {
+    auth::require_store_member(store_id).await?;
+    merchant::board(&context::state()?.pool, store_id).await
+}
+
+#[server(endpoint = "merchant_order")]
+pub async fn get_merchant_order(order_id: Uuid) -> Result<MerchantOrder, AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    merchant::merchant_order(&context::state()?.pool, user.id, order_id).await
+}
+
+#[server(endpoint = "packing_label")]
+pub async fn get_packing_label(order_id: Uuid) -> Result<PackingLabel, AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    merchant::packing_label(&context::state()?.pool, user.id, order_id).await
+}
+
+/// Accepts with the store's estimate of how long preparing takes (it moves the customer's ETA).
+#[server(endpoint = "accept_order")]
+pub async fn accept_order(order_id: Uuid, prep_min: i32) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    let prep_min = board::parse_prep_minutes(prep_min)?;
+    merchant::accept(&context::state()?.pool, user.id, order_id, prep_min).await
+}
+
+/// Rejects with a reason the customer reads; the refund and restock follow automatically.
+#[server(endpoint = "reject_order")]
+pub async fn reject_order(order_id: Uuid, reason: String) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    let reason = board::parse_reason(&reason)?;
+    merchant::reject(&context::state()?.pool, user.id, order_id, &reason).await
+}
+
+#[server(endpoint = "tick_pick_line")]
+pub async fn tick_pick_line(
+    order_id: Uuid,
+    product_id: Uuid,
+    picked: bool,
+) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    merchant::tick_line(
+        &context::state()?.pool,
+        user.id,
+        order_id,
+        product_id,
+        picked,
+    )
+    .await
+}
+
+#[server(endpoint = "mark_order_ready")]
+pub async fn mark_order_ready(order_id: Uuid) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    merchant::mark_ready(&context::state()?.pool, user.id, order_id).await
+}
+
+/// Store pickup: the code the customer shows.
+#[server(endpoint = "collect_order")]
+pub async fn collect_order(order_id: Uuid, code: String) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    let code = board::parse_code(&code)?;
+    merchant::collect(&context::state()?.pool, user.id, order_id, &code).await
+}
+
+/// A courier takes the order at the counter with the label's code.
+#[server(endpoint = "courier_pickup")]
+pub async fn courier_pickup(order_id: Uuid, code: String) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    let code = board::parse_code(&code)?;
+    merchant::courier_pickup(&context::state()?.pool, user.id, order_id, &code).await
+}
+
+/// Approve or decline a customer's cancel request; declining needs a reason.
+#[server(endpoint = "answer_cancel_request")]
+pub async fn answer_cancel_request(
+    order_id: Uuid,
+    approve: bool,
+    reason: String,
+) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    let reason = if approve && reason.trim().is_empty() {
+        "Approved by the store".to_string()
+    } else {
+        board::parse_reason(&reason)?
+    };
+    merchant::answer_cancel_request(&context::state()?.pool, user.id, order_id, approve, &reason)
+        .await
+}
+
+#[server(endpoint = "dismiss_store_alert")]
+pub async fn dismiss_store_alert(alert_id: Uuid) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    merchant::dismiss_alert(&context::state()?.pool, user.id, alert_id).await
+}
