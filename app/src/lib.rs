@@ -33,7 +33,9 @@ use addresses::pages::AddressesPage;
 use catalog::pages::{HomePage, MerchantHome, MerchantStorePage, SearchPage, StorePage};
 use dispatch::pages::CourierHome;
 use ops::pages::OpsHome;
-use orders::merchant_views::{MerchantOrderPage, PackingLabelPage, StoreBoardPage};
+use orders::merchant_views::{
+    MerchantOrderPage, PackingLabelPage, StoreBoardPage, StoreOrdersPage, StoreTodayPage,
+};
 use orders::pages::CartPage;
 use orders::views::{CheckoutPage, OrderPage, OrdersPage, TrackingPage};
 use payments::pages::SandboxPayPage;
@@ -98,7 +100,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>
-                    <Route path=path!("/merchant/stores/:id") view=MerchantStorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id") view=StoreTodayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/catalog") view=MerchantStorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/history") view=StoreOrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/stores/:id/orders") view=StoreBoardPage ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/orders/:id") view=MerchantOrderPage ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/orders/:id/label") view=PackingLabelPage ssr=SsrMode::Async/>

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod embedded_pg;
+pub mod exports;
 pub mod live;
 pub mod loadgen;
 pub mod payments;
@@ -89,6 +90,10 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/api/v1/payments/{provider}/notify", post(payments::notify))
         .route("/api/live/orders/{id}", get(live::order_feed))
         .route("/api/live/stores/{id}", get(live::store_feed))
+        .route(
+            "/merchant/stores/{id}/orders.csv",
+            get(exports::store_orders_csv),
+        )
         .leptos_routes_with_context(&state, routes, page_csp, move || {
             shell(shell_options.clone())
         })

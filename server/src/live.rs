@@ -23,13 +23,16 @@ pub struct After {
     after: Option<i64>,
 }
 
-fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let name = app::accounts::auth::session_cookie_for(state.settings.secure);
     app::context::cookie_in(headers, name)
 }
 
 /// The logged-in caller, or the response that refuses them.
-async fn caller(state: &AppState, token: &str) -> Result<app::accounts::service::User, Response> {
+pub(crate) async fn caller(
+    state: &AppState,
+    token: &str,
+) -> Result<app::accounts::service::User, Response> {
     let user = match token.is_empty() {
         false => app::accounts::service::user_for_token(&state.pool, token).await,
         true => Ok(None),

@@ -68,6 +68,19 @@ async fn merchant_endpoints_refuse_anonymous_customers_couriers_and_other_stores
             vec![("order_id", o), ("approve", "true"), ("reason", "")],
         ),
         ("/api/dismiss_store_alert", vec![("alert_id", o)]),
+        ("/api/store_today", vec![("store_id", s.store.as_str())]),
+        (
+            "/api/store_orders",
+            vec![
+                ("store_id", s.store.as_str()),
+                ("status", ""),
+                ("from", ""),
+                ("to", ""),
+                ("number", ""),
+                ("phone", ""),
+                ("page", "1"),
+            ],
+        ),
     ];
     for (path, form) in &calls {
         let anonymous = app.post(path, form, None).await.status();
@@ -544,4 +557,118 @@ async fn cancel_requests_are_approved_with_a_refund_or_declined_with_a_reason(po
             assert_eq!(seen["open_cancel_request"], false);
         }
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_store_sees_its_day_searches_its_orders_and_exports_them(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let staff = pharmacist(&app, &pool).await;
+    let first = paid_order(&app, &pool, &s, "key-day-1").await;
+    set_cart(&app, &s.cookie, &s.product, "1").await;
+    let second = paid_order(&app, &pool, &s, "key-day-2").await;
+    for (path, form) in [
+        (
+            "/api/accept_order",
+            vec![("order_id", first.as_str()), ("prep_min", "5")],
+        ),
+        (
+            "/api/tick_pick_line",
+            vec![
+                ("order_id", first.as_str()),
+                ("product_id", s.product.as_str()),
+                ("picked", "true"),
+            ],
+        ),
+        ("/api/mark_order_ready", vec![("order_id", first.as_str())]),
+    ] {
+        let (status, body) = call(&app, path, &form, &staff).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let store = [("store_id", s.store.as_str())];
+    let (status, today) = call(&app, "/api/store_today", &store, &staff).await;
+    assert_eq!(status, StatusCode::OK, "{today}");
+    assert_eq!(today["orders"], 2);
+    let totals: i64 = sqlx::query_scalar("select sum(total_fen)::bigint from orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(today["revenue"], totals);
+    assert_eq!(today["open_now"], 2);
+    let stages = today["stages"].as_array().unwrap();
+    assert_eq!(stages[0]["orders"], 1, "one accepted: {today}");
+    assert_eq!(stages[1]["orders"], 1, "one packed");
+    assert_eq!(stages[2]["orders"], 0, "none handed over");
+    assert!(stages[0]["avg_min"].as_f64().unwrap() >= 0.0);
+    assert_eq!(today["late"], 0);
+
+    let search = |status: &'static str, number: String, phone: &'static str| {
+        let (app, staff, store) = (&app, &staff, s.store.clone());
+        async move {
+            call(
+                app,
+                "/api/store_orders",
+                &[
+                    ("store_id", store.as_str()),
+                    ("status", status),
+                    ("from", ""),
+                    ("to", ""),
+                    ("number", &number),
+                    ("phone", phone),
+                    ("page", "1"),
+                ],
+                staff,
+            )
+            .await
+        }
+    };
+    let (status, all) = search("", String::new(), "").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["total"], 2);
+    assert_eq!(all["items"][0]["id"], second.as_str(), "newest first");
+    assert_eq!(search("ready", String::new(), "").await.1["total"], 1);
+    assert_eq!(search("", String::new(), "5678").await.1["total"], 2);
+    assert_eq!(search("", String::new(), "0000").await.1["total"], 0);
+    let number = all["items"][1]["number"].as_str().unwrap().to_string();
+    let tail = number[number.len() - 4..].to_string();
+    let found = search("", tail, "").await.1;
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["number"] == number.as_str())
+    );
+    let (status, bad) = search("shipped", String::new(), "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+
+    let csv = format!("/merchant/stores/{}/orders.csv?status=ready", s.store);
+    assert_eq!(app.get(&csv, None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get(&csv, Some(&s.cookie)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let other = app.login_as("merchant").await;
+    assert_eq!(
+        app.get(&csv, Some(&other)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let res = app.get(&csv, Some(&staff)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let body = res.text().await.unwrap();
+    let lines: Vec<&str> = body.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 2, "header + the ready order: {body}");
+    assert!(lines[0].ends_with("number,status,fulfilment,created,items,total_yuan,phone"));
+    assert!(lines[1].contains(",ready,delivery,") && lines[1].ends_with("139****5678"));
+    let bad = format!("/merchant/stores/{}/orders.csv?from=yesterday", s.store);
+    assert_eq!(
+        app.get(&bad, Some(&staff)).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }

@@ -274,6 +274,156 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// How long one stage took on average today (from `order_events`), over `orders` orders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub avg_min: Option<f64>,
+    pub orders: i64,
+}
+
+/// The store's day so far, in its own time zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreToday {
+    pub store_id: Uuid,
+    pub store_name: String,
+    pub date_local: String,
+    /// Paid today.
+    pub orders: i64,
+    /// Paid today and not cancelled, rejected or refunded.
+    pub revenue: Money,
+    pub refunded: Money,
+    pub open_now: i64,
+    pub stages: Vec<StageTime>,
+    /// Orders past their promised time (still open, or finished late).
+    pub late: i64,
+    pub late_numbers: Vec<String>,
+}
+
+/// A row of the store's order list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreOrderRow {
+    pub id: Uuid,
+    pub number: String,
+    pub status: OrderStatus,
+    pub fulfilment: Fulfilment,
+    pub items: i64,
+    pub total: Money,
+    pub created_local: String,
+    pub phone_masked: String,
+}
+
+/// Filters of the store's order list; every part optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    /// Part of the order number ("0042").
+    pub number: String,
+    /// The last 4 digits of the customer's phone.
+    pub phone_last4: String,
+}
+
+impl OrderFilter {
+    pub fn parse(
+        status: &str,
+        from: &str,
+        to: &str,
+        number: &str,
+        phone_last4: &str,
+    ) -> Result<OrderFilter, AppError> {
+        let date = |field: &str, s: &str| -> Result<Option<chrono::NaiveDate>, AppError> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| AppError::validation(field, "Enter a date as YYYY-MM-DD."))
+        };
+        let status =
+            match status.trim() {
+                "" => None,
+                s => Some(OrderStatus::parse(s).map_err(|_| {
+                    AppError::validation("status", "Choose a status from the list.")
+                })?),
+            };
+        let (from, to) = (date("from", from)?, date("to", to)?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(AppError::validation(
+                "to",
+                "The end date is before the start date.",
+            ));
+        }
+        let number = number.trim().to_uppercase();
+        if number.len() > 20
+            || !number
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(AppError::validation(
+                "number",
+                "Enter part of an order number, e.g. 0042.",
+            ));
+        }
+        let phone_last4 = phone_last4.trim().to_string();
+        if !(phone_last4.is_empty()
+            || (phone_last4.len() == 4 && phone_last4.chars().all(|c| c.is_ascii_digit())))
+        {
+            return Err(AppError::validation(
+                "phone",
+                "Enter the last 4 digits of the phone number.",
+            ));
+        }
+        Ok(OrderFilter {
+            status,
+            from,
+            to,
+            number,
+            phone_last4,
+        })
+    }
+
+    /// The filter as a query string (for pager links and the CSV export).
+    pub fn to_query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.status {
+            parts.push(format!("status={}", s.as_str()));
+        }
+        if let Some(d) = self.from {
+            parts.push(format!("from={d}"));
+        }
+        if let Some(d) = self.to {
+            parts.push(format!("to={d}"));
+        }
+        if !self.number.is_empty() {
+            parts.push(format!("number={}", self.number));
+        }
+        if !self.phone_last4.is_empty() {
+            parts.push(format!("phone={}", self.phone_last4));
+        }
+        parts.join("&")
+    }
+}
+
+/// One CSV field, quoted when it must be; a leading `=+-@` is neutralized so a spreadsheet
+/// never runs it as a formula.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +457,35 @@ mod tests {
         assert_eq!(parse_handover(&handover_payload(id, "42")), None);
         assert_eq!(parse_code(" 042 917 ").unwrap(), "042917");
         assert!(parse_code("04291a").is_err());
+    }
+
+    #[test]
+    fn order_filters_parse_and_round_trip() {
+        let f =
+            OrderFilter::parse("ready", "2026-11-01", "2026-11-23", " sd-2026 ", "5678").unwrap();
+        assert_eq!(f.status, Some(OrderStatus::Ready));
+        assert_eq!(f.number, "SD-2026");
+        assert_eq!(
+            f.to_query(),
+            "status=ready&from=2026-11-01&to=2026-11-23&number=SD-2026&phone=5678"
+        );
+        assert_eq!(
+            OrderFilter::parse("", "", "", "", "").unwrap(),
+            OrderFilter::default()
+        );
+        assert!(OrderFilter::parse("shipped", "", "", "", "").is_err());
+        assert!(OrderFilter::parse("", "2026-13-01", "", "", "").is_err());
+        assert!(OrderFilter::parse("", "2026-11-23", "2026-11-01", "", "").is_err());
+        assert!(OrderFilter::parse("", "", "", "'; drop", "").is_err());
+        assert!(OrderFilter::parse("", "", "", "", "56789").is_err());
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
     }
 
     #[test]

@@ -8,14 +8,16 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::board::{
-    Board, BoardCard, BoardColumn, BoardLane, MerchantOrder, PackingLabel, PickGroup, PickLine,
-    StoreAlert, handover_payload, mask_name,
+    Board, BoardCard, BoardColumn, BoardLane, MerchantOrder, OrderFilter, PackingLabel, PickGroup,
+    PickLine, StageTime, StoreAlert, StoreOrderRow, StoreToday, csv_field, handover_payload,
+    mask_name,
 };
 use super::checkout::{random_digits, totals_from_fen};
 use super::lifecycle::{self, LockedOrder, lock_order, transition};
 use super::model::{ActorKind, Fulfilment, OrderAction, OrderStatus};
 use crate::error::AppError;
 use crate::money::Money;
+use crate::page::{Page, PageReq};
 
 /// How many cards one board column shows (the oldest first); the rest are counted.
 const LANE_LIMIT: usize = 50;
@@ -620,4 +622,171 @@ pub async fn packing_label(
         handover_code: code,
         qr_svg,
     })
+}
+
+/// The store's day so far: orders, revenue, refunds, average minutes per stage (from the
+/// `order_events` timestamps) and orders past their promised time.
+pub async fn today(pool: &PgPool, store_id: Uuid) -> Result<StoreToday, AppError> {
+    let r = sqlx::query!(
+        r#"with day as (
+               select s.id, s.name, s.time_zone,
+                      date_trunc('day', now() at time zone s.time_zone) at time zone s.time_zone as start
+               from stores s where s.id = $1
+           ), o as (
+               select o.id, o.number, o.status, o.total_fen, o.paid_at,
+                      coalesce(o.scheduled_for + interval '30 minutes',
+                               o.paid_at + make_interval(mins => o.eta_min)) as promised
+               from orders o join day on o.store_id = day.id
+               where o.paid_at >= day.start
+           ), e as (
+               select ev.order_id,
+                      min(ev.at) filter (where ev.to_status = 'placed') as placed,
+                      min(ev.at) filter (where ev.to_status = 'accepted') as accepted,
+                      min(ev.at) filter (where ev.to_status = 'ready') as ready,
+                      min(ev.at) filter (where ev.to_status in ('picked_up', 'collected')) as handed,
+                      min(ev.at) filter (where ev.to_status in ('delivered', 'collected')) as done
+               from order_events ev where ev.order_id in (select id from o)
+               group by ev.order_id
+           ), late as (
+               select o.number from o join e on e.order_id = o.id
+               where o.status not in ('cancelled', 'rejected', 'refunded')
+                 and coalesce(e.done, now()) > o.promised
+               order by o.promised
+           )
+           select day.name as "name!",
+                  to_char(now() at time zone day.time_zone, 'YYYY-MM-DD') as "date_local!",
+                  (select count(*) from o) as "orders!",
+                  (select coalesce(sum(total_fen), 0) from o
+                   where status not in ('cancelled', 'rejected', 'refunded'))::bigint as "revenue!",
+                  (select coalesce(sum(r.amount_fen), 0) from refunds r
+                   where r.order_id in (select id from o) and r.status <> 'failed')::bigint as "refunded!",
+                  (select count(*) from orders x where x.store_id = day.id
+                   and x.status in ('placed', 'accepted', 'picking', 'ready')) as "open_now!",
+                  (select avg(extract(epoch from accepted - placed)) / 60 from e)::float8 as accept_min,
+                  (select count(*) from e where accepted is not null and placed is not null) as "accept_n!",
+                  (select avg(extract(epoch from ready - accepted)) / 60 from e)::float8 as pick_min,
+                  (select count(*) from e where ready is not null and accepted is not null) as "pick_n!",
+                  (select avg(extract(epoch from handed - ready)) / 60 from e)::float8 as handover_min,
+                  (select count(*) from e where handed is not null and ready is not null) as "handover_n!",
+                  (select count(*) from late) as "late!",
+                  array(select number from late limit 10) as "late_numbers!"
+           from day"#,
+        store_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let stage = |name: &str, avg: Option<f64>, n: i64| StageTime {
+        stage: name.to_string(),
+        avg_min: avg,
+        orders: n,
+    };
+    Ok(StoreToday {
+        store_id,
+        store_name: r.name,
+        date_local: r.date_local,
+        orders: r.orders,
+        revenue: Money::from_fen(r.revenue),
+        refunded: Money::from_fen(r.refunded),
+        open_now: r.open_now,
+        stages: vec![
+            stage("Accept 接单", r.accept_min, r.accept_n),
+            stage("Pick & pack 备货", r.pick_min, r.pick_n),
+            stage("Hand-over 交接", r.handover_min, r.handover_n),
+        ],
+        late: r.late,
+        late_numbers: r.late_numbers,
+    })
+}
+
+/// Rows of the store's orders matching `filter`, newest first (`limit` none: all, for CSV).
+async fn find_orders(
+    pool: &PgPool,
+    store_id: Uuid,
+    f: &OrderFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<StoreOrderRow>, i64), AppError> {
+    let status = f.status.map(OrderStatus::as_str);
+    let rows = sqlx::query!(
+        r#"select o.id, o.number, o.status, o.fulfilment, o.total_fen, o.contact_phone,
+                  (select coalesce(sum(quantity), 0) from order_items i where i.order_id = o.id) as "items!",
+                  to_char(o.created_at at time zone s.time_zone, 'YYYY-MM-DD HH24:MI') as "created_local!",
+                  count(*) over () as "total!"
+           from orders o join stores s on s.id = o.store_id
+           where o.store_id = $1 and o.status <> 'pending_payment'
+             and ($2::text is null or o.status = $2)
+             and ($3::date is null or o.created_at >= $3::date::timestamp at time zone s.time_zone)
+             and ($4::date is null or o.created_at < ($4::date + 1)::timestamp at time zone s.time_zone)
+             and ($5 = '' or o.number like '%' || $5 || '%')
+             and ($6 = '' or right(o.contact_phone, 4) = $6)
+           order by o.created_at desc, o.number desc
+           limit $7 offset $8"#,
+        store_id,
+        status,
+        f.from,
+        f.to,
+        f.number,
+        f.phone_last4,
+        limit,
+        offset
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = rows.first().map_or(0, |r| r.total);
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            Ok(StoreOrderRow {
+                id: r.id,
+                number: r.number,
+                status: OrderStatus::parse(&r.status)?,
+                fulfilment: Fulfilment::parse(&r.fulfilment)?,
+                items: r.items,
+                total: Money::from_fen(r.total_fen),
+                created_local: r.created_local,
+                phone_masked: crate::accounts::model::mask_phone(&r.contact_phone),
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok((rows, total))
+}
+
+pub async fn search_orders(
+    pool: &PgPool,
+    store_id: Uuid,
+    f: &OrderFilter,
+    req: PageReq,
+) -> Result<Page<StoreOrderRow>, AppError> {
+    let (rows, total) = find_orders(pool, store_id, f, req.limit(), req.offset()).await?;
+    Ok(req.wrap(rows, total))
+}
+
+/// The most rows one export holds (narrow the dates for more).
+pub const CSV_LIMIT: i64 = 50_000;
+
+/// The filtered orders as CSV (UTF-8 with a BOM, so spreadsheets read the Chinese text).
+pub async fn orders_csv(
+    pool: &PgPool,
+    store_id: Uuid,
+    f: &OrderFilter,
+) -> Result<String, AppError> {
+    let (rows, _) = find_orders(pool, store_id, f, CSV_LIMIT, 0).await?;
+    let mut out =
+        String::from("\u{feff}number,status,fulfilment,created,items,total_yuan,phone\r\n");
+    for r in rows {
+        let fields = [
+            r.number,
+            r.status.as_str().to_string(),
+            r.fulfilment.as_str().to_string(),
+            r.created_local,
+            r.items.to_string(),
+            format!("{}.{:02}", r.total.fen() / 100, r.total.fen() % 100),
+            r.phone_masked,
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(out)
 }

@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::board::{Board, MerchantOrder, PackingLabel};
+use super::board::{Board, MerchantOrder, PackingLabel, StoreOrderRow, StoreToday};
 use crate::error::AppError;
+use crate::page::Page;
 
 #[cfg(feature = "ssr")]
 use super::{board, merchant};
@@ -107,4 +108,28 @@ pub async fn answer_cancel_request(
 pub async fn dismiss_store_alert(alert_id: Uuid) -> Result<(), AppError> {
     let user = auth::require_role(Role::Merchant).await?;
     merchant::dismiss_alert(&context::state()?.pool, user.id, alert_id).await
+}
+
+/// The store's day so far (its staff only).
+#[server(endpoint = "store_today")]
+pub async fn get_store_today(store_id: Uuid) -> Result<StoreToday, AppError> {
+    auth::require_store_member(store_id).await?;
+    merchant::today(&context::state()?.pool, store_id).await
+}
+
+/// The store's orders, filtered, newest first, 25 a page.
+#[server(endpoint = "store_orders")]
+pub async fn search_store_orders(
+    store_id: Uuid,
+    status: String,
+    from: String,
+    to: String,
+    number: String,
+    phone: String,
+    page: u32,
+) -> Result<Page<StoreOrderRow>, AppError> {
+    auth::require_store_member(store_id).await?;
+    let filter = board::OrderFilter::parse(&status, &from, &to, &number, &phone)?;
+    let req = crate::page::PageReq::new(page, 25);
+    merchant::search_orders(&context::state()?.pool, store_id, &filter, req).await
 }

@@ -4,14 +4,19 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::board::{Board, BoardCard, BoardColumn, MerchantOrder, PackingLabel};
+use leptos_router::hooks::use_query_map;
+
+use super::board::{
+    Board, BoardCard, BoardColumn, MerchantOrder, OrderFilter, PackingLabel, StoreToday,
+};
 use super::merchant_api::{
     AcceptOrder, AnswerCancelRequest, CollectOrder, DismissStoreAlert, MarkOrderReady, RejectOrder,
-    TickPickLine, get_merchant_order, get_packing_label, get_store_board,
+    TickPickLine, get_merchant_order, get_packing_label, get_store_board, get_store_today,
+    search_store_orders,
 };
 use super::model::{Fulfilment, OrderStatus, TimelineEntry};
 use crate::error::AppError;
-use crate::ui::{ErrorView, Loading, uuid_param};
+use crate::ui::{ErrorView, Loading, Pager, page_param, uuid_param, when_loaded};
 
 /// The store's sections (shown on every merchant store page).
 #[component]
@@ -572,5 +577,129 @@ fn label_view(l: PackingLabel, print: impl Fn(leptos::ev::MouseEvent) + 'static)
             </div>
             {(!l.notes.is_empty()).then(|| view! { <p class="notes">"Notes 备注: " {l.notes.clone()}</p> })}
         </article>
+    }
+}
+
+/// Today at a glance: the store's numbers so far, refreshed live.
+#[component]
+pub fn StoreTodayPage() -> impl IntoView {
+    let store_id = uuid_param("id");
+    let today = Resource::new(store_id, |id| async move {
+        match id {
+            Some(id) => get_store_today(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
+    view! { {when_loaded(today, today_body)} }
+}
+
+fn today_body(t: StoreToday) -> impl IntoView {
+    let minutes = |m: Option<f64>| m.map_or("–".to_string(), |m| format!("{m:.1} min"));
+    view! {
+        <section data-test="store-today">
+            <StoreNav store_id=t.store_id current=""/>
+            <h1>{t.store_name.clone()} " · " {t.date_local.clone()}</h1>
+            <dl class="facts stats" data-test="today-facts">
+                <dt>"Orders today 今日订单"</dt><dd data-test="today-orders">{t.orders}</dd>
+                <dt>"Revenue 营业额"</dt><dd data-test="today-revenue">{t.revenue.to_string()}</dd>
+                <dt>"Refunded 退款"</dt><dd>{t.refunded.to_string()}</dd>
+                <dt>"Open now 进行中"</dt><dd>{t.open_now}</dd>
+                <dt>"Late 超时"</dt><dd data-test="today-late">{t.late}</dd>
+            </dl>
+            <h2>"Average time per stage 各环节平均用时"</h2>
+            <div class="table-wrap">
+                <table class="stock" data-test="stage-times">
+                    <thead><tr><th>"Stage"</th><th>"Average"</th><th>"Orders"</th></tr></thead>
+                    <tbody>
+                        {t.stages.iter().map(|s| view! {
+                            <tr><td>{s.stage.clone()}</td><td class="num">{minutes(s.avg_min)}</td><td class="num">{s.orders}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            {(!t.late_numbers.is_empty()).then(|| view! {
+                <p data-test="late-orders">"Late 超时订单: " {t.late_numbers.join(", ")}</p>
+            })}
+            <p class="muted">"Stages are measured from each order's timeline: paid → accepted → ready → handed over."</p>
+        </section>
+    }
+}
+
+/// Every order of the store: filter by status, dates, number, phone; pages; CSV export.
+#[component]
+pub fn StoreOrdersPage() -> impl IntoView {
+    let store_id = uuid_param("id");
+    let query = use_query_map();
+    let page = page_param();
+    let get = move |k: &str| query.read().get(k).unwrap_or_default();
+    let args = move || {
+        (
+            get("status"),
+            get("from"),
+            get("to"),
+            get("number"),
+            get("phone"),
+        )
+    };
+    let orders = Resource::new(
+        move || (store_id(), args(), page()),
+        |(id, (status, from, to, number, phone), page)| async move {
+            match id {
+                Some(id) => search_store_orders(id, status, from, to, number, phone, page).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <section data-test="store-orders">
+            {move || store_id().map(|id| view! { <StoreNav store_id=id current="history"/> })}
+            <h1>"All orders 全部订单"</h1>
+            <form class="filters" method="get" data-test="order-filters">
+                <label>"Status 状态"
+                    <select name="status">
+                        <option value="" selected=move || get("status").is_empty()>"Any 全部"</option>
+                        {OrderStatus::ALL.into_iter().filter(|s| *s != OrderStatus::PendingPayment).map(|s| view! {
+                            <option value=s.as_str() selected=move || get("status") == s.as_str()>{s.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"From 从"<input type="date" name="from" value=move || get("from")/></label>
+                <label>"To 到"<input type="date" name="to" value=move || get("to")/></label>
+                <label>"Order no. 单号"<input type="search" name="number" maxlength="20" value=move || get("number") data-test="filter-number"/></label>
+                <label>"Phone last 4 手机尾号"<input type="search" name="phone" inputmode="numeric" maxlength="4" value=move || get("phone")/></label>
+                <button type="submit">"Filter 筛选"</button>
+            </form>
+            {when_loaded(orders, move |p| {
+                let id = store_id().unwrap_or_default();
+                let (status, from, to, number, phone) = args();
+                let filter = OrderFilter::parse(&status, &from, &to, &number, &phone).unwrap_or_default();
+                let q = filter.to_query();
+                let base = format!("/merchant/stores/{id}/history{}", if q.is_empty() { String::new() } else { format!("?{q}") });
+                let csv = format!("/merchant/stores/{id}/orders.csv{}", if q.is_empty() { String::new() } else { format!("?{q}") });
+                view! {
+                    <p><a class="button" href=csv rel="external" download="orders.csv" data-test="export-csv">"Export CSV 导出"</a></p>
+                    {p.items.is_empty().then(|| view! { <p data-test="no-orders">"No order matches. Clear a filter to see more."</p> })}
+                    <div class="table-wrap">
+                        <table class="stock" data-test="order-table">
+                            <thead><tr><th>"Order"</th><th>"Status"</th><th>"Type"</th><th>"Created"</th><th>"Items"</th><th>"Total"</th><th>"Phone"</th></tr></thead>
+                            <tbody>
+                                {p.items.clone().into_iter().map(|r| view! {
+                                    <tr data-test="order-row">
+                                        <td><a href=format!("/merchant/orders/{}", r.id)>{r.number}</a></td>
+                                        <td>{r.status.label()}</td>
+                                        <td>{r.fulfilment.label()}</td>
+                                        <td>{r.created_local}</td>
+                                        <td class="num">{r.items}</td>
+                                        <td class="num">{r.total.to_string()}</td>
+                                        <td>{r.phone_masked}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <Pager page=p base=base/>
+                }
+            })}
+        </section>
     }
 }
