@@ -1,53 +1,23 @@
 import { test, expect } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { hydrated, watchErrors } from './helpers';
+import { addAddressOnMap, fillPharmacyCart, hydrated, signUp, sql, watchErrors } from './helpers';
 
-/** Plays the store's part (the merchant console comes later): accept the order in the
- *  database, the way the console will, so the customer's page must update live. */
+/** A change written straight into the database by another process (not by this page's
+ *  server calls): the customer's page must still update live. merchant.spec.ts drives the
+ *  real console. */
 function storeAccepts(orderId: string) {
-  const url = process.env.SONGDA_E2E_DATABASE_URL;
-  if (!url) throw new Error('SONGDA_E2E_DATABASE_URL is not set (run through ./test.sh)');
-  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `
+  sql(`
     update orders set status = 'accepted' where id = '${orderId}' and status = 'placed';
     insert into order_events (order_id, from_status, to_status, actor_kind, reason)
-    values ('${orderId}', 'placed', 'accepted', 'merchant', 'Ready in about 10 min');`]);
+    values ('${orderId}', 'placed', 'accepted', 'merchant', 'Ready in about 10 min');`);
 }
 
 test('a new customer sets an address on the map, checks out, pays in the sandbox and watches the order live', async ({ page }) => {
   test.setTimeout(120_000);
   const errors = watchErrors(page);
 
-  await page.goto('/signup?next=/addresses');
-  await hydrated(page);
-  await page.getByTestId('login-input').fill(`order-${Date.now()}@example.cn`);
-  await page.getByTestId('password-input').fill('a good password');
-  await page.getByTestId('signup-submit').click();
-  await expect(page.getByTestId('addresses-page')).toBeVisible();
-  await hydrated(page);
-
-  // Pick the point on the map (no tiles offline: the marker and the click still work).
-  await page.getByTestId('label-input').fill('Home');
-  await page.getByTestId('contact-input').fill('E2E Buyer');
-  await page.getByTestId('phone-input').fill('13812345678');
-  await page.getByTestId('detail-input').fill('People\'s Square, 12F');
-  const map = page.getByTestId('map-picker').locator('.leaflet-container');
-  await expect(map).toBeVisible();
-  await map.click({ position: { x: 200, y: 150 } });
-  await expect(page.getByTestId('address-locate-status')).toContainText('Point set on the map (31.2');
-  await page.getByTestId('address-save').click();
-  await expect(page.getByTestId('address')).toHaveCount(1);
-
-  // The 24-hour pharmacy, so the test does not depend on the time of day.
-  await page.goto('/search?q=Kangjian');
-  await hydrated(page);
-  await page.getByRole('link', { name: /Kangjian Pharmacy · 陆家嘴/ }).first().click();
-  await expect(page.getByTestId('product-card').first()).toBeVisible();
-  await hydrated(page);
-  const add = page.getByTestId('add-to-cart').and(page.locator(':enabled')).first();
-  await add.click();
-  await expect(page.getByTestId('cart-count')).toContainText('1');
-  await page.getByTestId('more').first().click();
-  await expect(page.getByTestId('cart-count')).toContainText('2');
+  await signUp(page, 'order', '/addresses');
+  await addAddressOnMap(page);
+  await fillPharmacyCart(page);
 
   await page.goto('/cart');
   await hydrated(page);

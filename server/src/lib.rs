@@ -344,6 +344,11 @@ pub async fn run_workers(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::error!("dropping unpaid additions failed: {e}"),
         }
+        match app::orders::missing::resolve_timed_out(&state.pool).await {
+            Ok(n) if n > 0 => tracing::info!("{n} missing items resolved by the store's default"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("resolving unanswered missing items failed: {e}"),
+        }
         match app::orders::merchant::auto_reject_overdue(&state.pool).await {
             Ok(n) if n > 0 => tracing::info!("{n} orders not accepted in time were rejected"),
             Ok(_) => {}

@@ -4,6 +4,7 @@
 mod common;
 
 use common::shop::*;
+use common::*;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -69,6 +70,15 @@ async fn merchant_endpoints_refuse_anonymous_customers_couriers_and_other_stores
         ),
         ("/api/dismiss_store_alert", vec![("alert_id", o)]),
         ("/api/store_today", vec![("store_id", s.store.as_str())]),
+        (
+            "/api/report_missing_item",
+            vec![
+                ("order_id", o),
+                ("product_id", product),
+                ("missing_qty", "1"),
+                ("substitute_id", ""),
+            ],
+        ),
         (
             "/api/store_orders",
             vec![
@@ -219,7 +229,7 @@ async fn a_paid_order_goes_from_the_board_through_picking_and_the_label_to_the_c
         .flat_map(|g| g["lines"].as_array().unwrap().clone())
         .map(|l| l["product_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(lines, [s.product.clone()]);
+    assert_eq!(lines, std::slice::from_ref(&s.product));
     let tick = |picked: &'static str| {
         let (app, staff, o, p) = (&app, &staff, o, s.product.clone());
         async move {
@@ -671,4 +681,268 @@ async fn the_store_sees_its_day_searches_its_orders_and_exports_them(pool: PgPoo
         app.get(&bad, Some(&staff)).await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
+}
+
+/// Accepts the order and returns a product of the same category to offer instead.
+async fn accept_and_find_substitute(
+    app: &TestApp,
+    pool: &PgPool,
+    staff: &str,
+    order_id: &str,
+) -> String {
+    let (status, _) = call(
+        app,
+        "/api/accept_order",
+        &[("order_id", order_id), ("prep_min", "10")],
+        staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, mo) = call(app, "/api/merchant_order", &[("order_id", order_id)], staff).await;
+    assert_eq!(status, StatusCode::OK, "{mo}");
+    let sub = mo["substitutes"][0]["product_id"]
+        .as_str()
+        .expect("the shelf has something else")
+        .to_string();
+    sqlx::query("update stock_levels set on_hand = 20, reserved = 0 where product_id = $1::uuid")
+        .bind(&sub)
+        .execute(pool)
+        .await
+        .unwrap();
+    sub
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn missing_items_are_substituted_or_refunded_as_the_customer_chooses(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let staff = pharmacist(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-miss-1").await;
+    let o = order_id.as_str();
+    let sub = accept_and_find_substitute(&app, &pool, &staff, o).await;
+    let paid: i64 = sqlx::query_scalar("select total_fen from orders where id = $1::uuid")
+        .bind(o)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let report = |qty: &'static str, substitute: String| {
+        let (app, staff, p) = (&app, &staff, s.product.clone());
+        async move {
+            call(
+                app,
+                "/api/report_missing_item",
+                &[
+                    ("order_id", o),
+                    ("product_id", &p),
+                    ("missing_qty", qty),
+                    ("substitute_id", &substitute),
+                ],
+                staff,
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        report("3", String::new()).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only 2 ordered"
+    );
+    assert_eq!(
+        report("2", String::new()).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing would be left"
+    );
+    assert_eq!(
+        report("1", s.product.clone()).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not itself"
+    );
+    let (status, body) = report("1", sub.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        report("1", sub.clone()).await.0,
+        StatusCode::CONFLICT,
+        "one open question per line"
+    );
+    // Ready waits for the answer.
+    let (status, _) = call(
+        &app,
+        "/api/tick_pick_line",
+        &[
+            ("order_id", o),
+            ("product_id", &s.product),
+            ("picked", "true"),
+        ],
+        &staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(&app, "/api/mark_order_ready", &[("order_id", o)], &staff).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // The customer sees the question and takes the substitute; only they may answer.
+    let seen = order(&app, &s.cookie, o).await;
+    let missing = &seen["missing_items"][0];
+    assert!(missing["substitute"].as_str().is_some(), "{seen}");
+    let missing_id = missing["id"].as_str().unwrap().to_string();
+    let form = [
+        ("missing_id", missing_id.as_str()),
+        ("take_substitute", "true"),
+    ];
+    assert_eq!(
+        app.post("/api/answer_missing_item", &form, None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&app, "/api/answer_missing_item", &form, &staff)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let stranger = app
+        .post(
+            "/api/signup",
+            &[
+                ("login", "13600002222"),
+                ("password", "another customer"),
+                ("display_name", "Stranger"),
+            ],
+            None,
+        )
+        .await;
+    let stranger = session_cookie(stranger.headers()).unwrap();
+    assert_eq!(
+        call(&app, "/api/answer_missing_item", &form, &stranger)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = call(&app, "/api/answer_missing_item", &form, &s.cookie).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        call(&app, "/api/answer_missing_item", &form, &s.cookie)
+            .await
+            .0,
+        StatusCode::CONFLICT,
+        "answered once"
+    );
+    let lines: Vec<(String, i32, i64)> = sqlx::query_as(
+        "select product_id::text, quantity, unit_price_fen from order_items where order_id = $1::uuid order by quantity",
+    )
+    .bind(o)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().any(|(p, q, _)| *p == s.product && *q == 1));
+    assert!(lines.iter().any(|(p, q, _)| *p == sub && *q == 1));
+    assert_eq!(stock(&pool, &sub).await, (19, 0), "the substitute is sold");
+    let (total, refunded): (i64, i64) = sqlx::query_as(
+        "select o.total_fen, coalesce((select sum(amount_fen) from refunds r where r.order_id = o.id), 0)::bigint
+         from orders o where o.id = $1::uuid",
+    )
+    .bind(o)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(total <= paid, "never more than paid");
+    assert_eq!(total + refunded, paid, "any difference is refunded");
+    // A shortfall without a substitute is refunded at once: nothing to ask.
+    let (status, body) = report("1", String::new()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let resolved: Vec<(String, String)> = sqlx::query_as(
+        "select status, resolved_by from order_exceptions where order_id = $1::uuid order by created_at",
+    )
+    .bind(o)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        resolved,
+        [
+            ("substituted".to_string(), "customer".to_string()),
+            ("refunded".to_string(), "store".to_string())
+        ]
+    );
+    let left: Vec<String> =
+        sqlx::query_scalar("select product_id::text from order_items where order_id = $1::uuid")
+            .bind(o)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, std::slice::from_ref(&sub));
+    let (status, body) = call(&app, "/api/mark_order_ready", &[("order_id", o)], &staff).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn unanswered_missing_items_get_the_stores_default(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let staff = pharmacist(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-miss-2").await;
+    let o = order_id.as_str();
+    let sub = accept_and_find_substitute(&app, &pool, &staff, o).await;
+    let unit: i64 =
+        sqlx::query_scalar("select unit_price_fen from order_items where order_id = $1::uuid")
+            .bind(o)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let (status, body) = call(
+        &app,
+        "/api/report_missing_item",
+        &[
+            ("order_id", o),
+            ("product_id", &s.product),
+            ("missing_qty", "1"),
+            ("substitute_id", &sub),
+        ],
+        &staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app::orders::missing::resolve_timed_out(&pool)
+            .await
+            .unwrap(),
+        0,
+        "the customer still has time"
+    );
+    sqlx::query("update order_exceptions set expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app::orders::missing::resolve_timed_out(&pool)
+            .await
+            .unwrap(),
+        1
+    );
+    let (state, by): (String, String) =
+        sqlx::query_as("select status, resolved_by from order_exceptions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (state.as_str(), by.as_str()),
+        ("refunded", "timeout"),
+        "the default is a refund"
+    );
+    assert_eq!(stock(&pool, &sub).await, (20, 0), "no substitute taken");
+    app::payments::service::deliver_outbox(&pool, &app.state.payments)
+        .await
+        .unwrap();
+    let refunded: i64 = sqlx::query_scalar(
+        "select coalesce(sum(amount_fen), 0)::bigint from refunds where order_id = $1::uuid and status = 'succeeded'",
+    )
+    .bind(o)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(refunded, unit, "one box refunded");
+    let timeline = order(&app, &s.cookie, o).await["timeline"].to_string();
+    assert!(timeline.contains("missing: refunded"), "{timeline}");
 }

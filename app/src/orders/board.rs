@@ -135,6 +135,8 @@ pub struct PickLine {
     pub unit: String,
     pub quantity: i32,
     pub picked: bool,
+    /// Reported missing and waiting for the customer's answer.
+    pub missing_open: bool,
 }
 
 /// Lines of one category (the shelf they sit on), in the store's category order.
@@ -165,9 +167,15 @@ pub struct MerchantOrder {
     pub ready_by_local: Option<String>,
     pub cancel_reason: Option<String>,
     pub timeline: Vec<TimelineEntry>,
+    pub missing: Vec<MissingItem>,
+    pub substitutes: Vec<SubstituteOption>,
 }
 
 impl MerchantOrder {
+    pub fn waits_for_answer(&self) -> bool {
+        self.missing.iter().any(|m| m.status == "open")
+    }
+
     pub fn all_picked(&self) -> bool {
         self.pick_list
             .iter()
@@ -194,6 +202,34 @@ impl MerchantOrder {
     pub fn awaits_pickup_code(&self) -> bool {
         self.status == OrderStatus::Ready && self.fulfilment == Fulfilment::Pickup
     }
+}
+
+/// A product the store can offer instead of a missing one (same category, in stock).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubstituteOption {
+    pub product_id: Uuid,
+    pub category: String,
+    pub name: String,
+    pub unit: String,
+    pub price: Money,
+    pub available: i32,
+}
+
+/// An item found missing while picking, and what happens to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MissingItem {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub name: String,
+    pub missing_qty: i32,
+    /// "Brand B ibuprofen 24 tabs (¥19.80)" when the store offers one.
+    pub substitute: Option<String>,
+    /// open, substituted or refunded.
+    pub status: String,
+    /// Answer before this time (store's time zone), or the store's default applies.
+    pub deadline_local: String,
+    /// What happens without an answer: "refund" or "substitute".
+    pub default_choice: String,
 }
 
 /// What the printed packing label carries.

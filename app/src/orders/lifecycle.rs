@@ -542,6 +542,7 @@ pub async fn order_view(
         created_local: o.created_local,
         open_cancel_request: o.open_cancel,
         cancel_declined: o.cancel_declined.filter(|_| !o.open_cancel),
+        missing_items: super::missing::missing_items(pool, order_id, true).await?,
         addition,
     })
 }

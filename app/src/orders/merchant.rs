@@ -342,6 +342,17 @@ pub async fn mark_ready(pool: &PgPool, user_id: Uuid, order_id: Uuid) -> Result<
             "Tick every line of the pick list first ({left} left)."
         )));
     }
+    let waiting = sqlx::query_scalar!(
+        r#"select exists (select 1 from order_exceptions where order_id = $1 and status = 'open') as "w!""#,
+        order.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if waiting {
+        return Err(AppError::conflict(
+            "A missing item waits for the customer's answer: the order is ready once they choose (or the time runs out).",
+        ));
+    }
     transition(
         &mut tx,
         &mut order,
@@ -521,6 +532,8 @@ pub async fn merchant_order(
     .ok_or(AppError::NotFound)?;
     let lines = sqlx::query!(
         r#"select i.product_id, i.name, i.unit, i.quantity, i.picked_at is not null as "picked!",
+                  exists (select 1 from order_exceptions e where e.order_id = i.order_id
+                          and e.product_id = i.product_id and e.status = 'open') as "missing_open!",
                   c.name as category
            from order_items i
            join products p on p.id = i.product_id
@@ -539,6 +552,7 @@ pub async fn merchant_order(
             unit: l.unit,
             quantity: l.quantity,
             picked: l.picked,
+            missing_open: l.missing_open,
         };
         match pick_list.last_mut() {
             Some(g) if g.category == l.category => g.lines.push(line),
@@ -575,6 +589,8 @@ pub async fn merchant_order(
         ready_by_local: o.ready_by_local,
         cancel_reason: o.cancel_reason,
         timeline: lifecycle::timeline(pool, order_id).await?,
+        missing: super::missing::missing_items(pool, order_id, false).await?,
+        substitutes: super::missing::substitute_options(pool, order_id).await?,
     })
 }
 

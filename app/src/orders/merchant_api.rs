@@ -133,3 +133,43 @@ pub async fn search_store_orders(
     let req = crate::page::PageReq::new(page, 25);
     merchant::search_orders(&context::state()?.pool, store_id, &filter, req).await
 }
+
+/// A line (or part of it) is not on the shelf: refund it, or offer a substitute the customer
+/// accepts or declines on their order page. `substitute_id` empty: no substitute.
+#[server(endpoint = "report_missing_item")]
+pub async fn report_missing_item(
+    order_id: Uuid,
+    product_id: Uuid,
+    missing_qty: i32,
+    substitute_id: String,
+) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    let substitute = match substitute_id.trim() {
+        "" => None,
+        s => Some(Uuid::parse_str(s).map_err(|_| {
+            AppError::validation("substitute", "Choose a substitute from the list.")
+        })?),
+    };
+    super::missing::report_missing(
+        &context::state()?.pool,
+        user.id,
+        order_id,
+        product_id,
+        missing_qty,
+        substitute,
+    )
+    .await
+}
+
+/// The customer's answer to a missing item: take the substitute, or get a refund.
+#[server(endpoint = "answer_missing_item")]
+pub async fn answer_missing_item(missing_id: Uuid, take_substitute: bool) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    super::missing::answer(
+        &context::state()?.pool,
+        user.id,
+        missing_id,
+        take_substitute,
+    )
+    .await
+}

@@ -7,12 +7,13 @@ use uuid::Uuid;
 use leptos_router::hooks::use_query_map;
 
 use super::board::{
-    Board, BoardCard, BoardColumn, MerchantOrder, OrderFilter, PackingLabel, StoreToday,
+    Board, BoardCard, BoardColumn, MerchantOrder, OrderFilter, PackingLabel, PickLine, StoreToday,
+    SubstituteOption,
 };
 use super::merchant_api::{
     AcceptOrder, AnswerCancelRequest, CollectOrder, DismissStoreAlert, MarkOrderReady, RejectOrder,
-    TickPickLine, get_merchant_order, get_packing_label, get_store_board, get_store_today,
-    search_store_orders,
+    ReportMissingItem, TickPickLine, get_merchant_order, get_packing_label, get_store_board,
+    get_store_today, search_store_orders,
 };
 use super::model::{Fulfilment, OrderStatus, TimelineEntry};
 use crate::error::AppError;
@@ -90,6 +91,12 @@ fn chime(ctx: &web_sys::AudioContext) {
     }
 }
 
+thread_local! {
+    /// The chime's audio context, once staff turned sound on (browser only: the server never
+    /// touches it, so nothing browser-bound lives in the reactive graph SSR drops elsewhere).
+    static SOUND: std::cell::RefCell<Option<web_sys::AudioContext>> = const { std::cell::RefCell::new(None) };
+}
+
 fn set_document_title(title: &str) {
     if let Some(d) = web_sys::window().and_then(|w| w.document()) {
         d.set_title(title);
@@ -142,7 +149,6 @@ pub fn StoreBoardPage() -> impl IntoView {
         }
     });
     // New-order alert: compare the "new" column with what was on screen before.
-    let sound = StoredValue::new_local(None::<web_sys::AudioContext>);
     let sound_on = RwSignal::new(false);
     let seen = StoredValue::new(None::<Vec<Uuid>>);
     let arrived = RwSignal::new(Vec::<String>::new());
@@ -171,7 +177,7 @@ pub fn StoreBoardPage() -> impl IntoView {
         seen.set_value(Some(new.iter().map(|c| c.id).collect()));
         if !fresh.is_empty() {
             arrived.set(fresh);
-            sound.with_value(|ctx| {
+            SOUND.with_borrow(|ctx| {
                 if let Some(ctx) = ctx {
                     chime(ctx);
                 }
@@ -182,7 +188,7 @@ pub fn StoreBoardPage() -> impl IntoView {
         if let Ok(ctx) = web_sys::AudioContext::new() {
             let _ = ctx.resume();
             chime(&ctx);
-            sound.set_value(Some(ctx));
+            SOUND.set(Some(ctx));
             sound_on.set(true);
         }
     };
@@ -264,7 +270,7 @@ fn board_body(
                         </ul>
                         {(hidden > 0).then(|| view! { <p class="muted">{format!("and {hidden} more (see All orders)")}</p> })}
                     </section>
-                }
+                }.into_any()
             }).collect_view()}
         </div>
     }
@@ -326,6 +332,7 @@ fn board_card(
             })}
         </li>
     }
+    .into_any()
 }
 
 fn timeline_list(entries: Vec<TimelineEntry>) -> impl IntoView {
@@ -350,6 +357,7 @@ struct OrderActions {
     ready: ServerAction<MarkOrderReady>,
     collect: ServerAction<CollectOrder>,
     answer: ServerAction<AnswerCancelRequest>,
+    missing: ServerAction<ReportMissingItem>,
 }
 
 /// One order for the store: pick list with tick-off, ready, label, hand-over, cancel requests.
@@ -365,6 +373,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
         ready: ServerAction::new(),
         collect: ServerAction::new(),
         answer: ServerAction::new(),
+        missing: ServerAction::new(),
     };
     let order = Resource::new(
         move || {
@@ -377,6 +386,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
                 a.ready.version().get(),
                 a.collect.version().get(),
                 a.answer.version().get(),
+                a.missing.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -410,6 +420,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
             a.ready.value().get().and_then(Result::err),
             a.collect.value().get().and_then(Result::err),
             a.answer.value().get().and_then(Result::err),
+            a.missing.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -437,12 +448,11 @@ fn merchant_order_body(o: MerchantOrder, a: OrderActions) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
     let can_pick = o.can_pick();
-    let all_picked = o.all_picked();
+    let all_picked = o.all_picked() && !o.waits_for_answer();
     let label_href = format!("/merchant/orders/{}/label", o.id);
     let awaits_code = o.awaits_pickup_code();
     let waits_courier = o.status == OrderStatus::Ready && o.fulfilment == Fulfilment::Delivery;
-    view! {
-        <StoreNav store_id=o.store_id current="orders"/>
+    let head = view! {
         <article class="card">
             <h1 data-test="order-number">{o.number.clone()} " " {fulfilment_badge(o.fulfilment)}</h1>
             <p data-test="order-status" data-status=o.status.as_str()><strong>{o.status.label()}</strong></p>
@@ -478,26 +488,36 @@ fn merchant_order_body(o: MerchantOrder, a: OrderActions) -> impl IntoView {
                 </div>
             })}
         </article>
+    }
+    .into_any();
+    let picks = view! {
         <article class="card">
             <h2>"Pick list 拣货单"</h2>
-            {o.pick_list.into_iter().map(|g| view! {
-                <h3 class="shelf">{g.category}</h3>
-                <ul class="rows pick-list">
-                    {g.lines.into_iter().map(|l| {
-                        let product_id = l.product_id;
-                        let picked = l.picked;
-                        view! {
-                            <li class="pick-line" class:picked=picked data-test="pick-line" data-picked=picked.to_string()>
-                                <label>
-                                    <input type="checkbox" data-test="pick-tick" prop:checked=picked disabled=!can_pick
-                                        on:change=move |ev| { a.tick.dispatch(TickPickLine { order_id, product_id, picked: event_target_checked(&ev) }); }/>
-                                    <strong>{format!("{} × ", l.quantity)}</strong>{l.name} <span class="muted">" / " {l.unit}</span>
-                                </label>
-                            </li>
-                        }
+            {o.pick_list.into_iter().map(|g| {
+                let options: Vec<SubstituteOption> = o.substitutes.iter().filter(|s| s.category == g.category).cloned().collect();
+                view! {
+                    <h3 class="shelf">{g.category}</h3>
+                    <ul class="rows pick-list">
+                        {g.lines.into_iter().map(|l| pick_line(order_id, l, can_pick, options.clone(), a)).collect_view()}
+                    </ul>
+                }
+            }).collect_view()}
+            {(!o.missing.is_empty()).then(|| view! {
+                <h3 class="shelf">"Missing items 缺货处理"</h3>
+                <ul class="rows" data-test="missing-items">
+                    {o.missing.iter().map(|m| view! {
+                        <li data-test="missing-item" data-status=m.status.clone()>
+                            {format!("{} × {}", m.missing_qty, m.name)}
+                            {m.substitute.clone().map(|s| format!(" → offered {s}"))}
+                            <strong>{match m.status.as_str() {
+                                "open" => format!(" · waiting for the customer until {} (then: {})", m.deadline_local, m.default_choice),
+                                "substituted" => " · substituted".to_string(),
+                                _ => " · refunded".to_string(),
+                            }}</strong>
+                        </li>
                     }).collect_view()}
                 </ul>
-            }).collect_view()}
+            })}
             <div class="card-actions">
                 {o.status.ne(&OrderStatus::Placed).then(|| view! {
                     <a class="button" href=label_href target="_blank" data-test="print-label">"Packing label 打印标签"</a>
@@ -521,11 +541,68 @@ fn merchant_order_body(o: MerchantOrder, a: OrderActions) -> impl IntoView {
                 <p class="muted">"Waiting for the courier: they scan the QR on the label (or type its code)."</p>
             })}
         </article>
+    }
+    .into_any();
+    let history = view! {
         <article class="card">
             <h2>"Timeline 时间线"</h2>
             {timeline_list(o.timeline)}
         </article>
     }
+    .into_any();
+    view! {
+        <StoreNav store_id=o.store_id current="orders"/>
+        {head}
+        {picks}
+        {history}
+    }
+}
+
+/// One line of the pick list: tick it, or report it (partly) missing with an optional substitute.
+fn pick_line(
+    order_id: Uuid,
+    l: PickLine,
+    can_pick: bool,
+    options: Vec<SubstituteOption>,
+    a: OrderActions,
+) -> AnyView {
+    let product_id = l.product_id;
+    let picked = l.picked;
+    let missing_qty = RwSignal::new(l.quantity);
+    let substitute = RwSignal::new(String::new());
+    let can_report = can_pick && !l.missing_open;
+    view! {
+        <li class="pick-line" class:picked=picked data-test="pick-line" data-picked=picked.to_string()>
+            <label>
+                <input type="checkbox" data-test="pick-tick" prop:checked=picked disabled=!can_pick || l.missing_open
+                    on:change=move |ev| { a.tick.dispatch(TickPickLine { order_id, product_id, picked: event_target_checked(&ev) }); }/>
+                <strong>{format!("{} × ", l.quantity)}</strong>{l.name.clone()} <span class="muted">" / " {l.unit.clone()}</span>
+            </label>
+            {l.missing_open.then(|| view! { <span class="badge low">"Missing: waiting for the customer 等待顾客选择"</span> })}
+            {can_report.then(|| view! {
+                <details class="missing">
+                    <summary data-test="report-missing">"Missing? 缺货"</summary>
+                    <div class="card-actions">
+                        <label>"How many 缺几件 "
+                            <input type="number" min="1" max=l.quantity class="narrow" data-test="missing-qty"
+                                prop:value=move || missing_qty.get().to_string()
+                                on:input=move |ev| { if let Ok(n) = event_target_value(&ev).parse() { missing_qty.set(n); } }/>
+                        </label>
+                        <select data-test="substitute" on:change=move |ev| substitute.set(event_target_value(&ev))>
+                            <option value="">"No substitute: refund 退款"</option>
+                            {options.into_iter().map(|s| view! {
+                                <option value=s.product_id.to_string()>{format!("{} / {} · {} ({} left)", s.name, s.unit, s.price, s.available)}</option>
+                            }).collect_view()}
+                        </select>
+                        <button type="button" data-test="missing-submit"
+                            on:click=move |_| { a.missing.dispatch(ReportMissingItem { order_id, product_id, missing_qty: missing_qty.get_untracked(), substitute_id: substitute.get_untracked() }); }>
+                            "Report 提交"</button>
+                    </div>
+                </details>
+            })}
+        </li>
+    }
+    .into_any()
 }
 
 /// The printable packing label (a page of its own: print it or keep it on screen).

@@ -21,4 +21,6 @@ pub mod lifecycle;
 #[cfg(feature = "ssr")]
 pub mod merchant;
 #[cfg(feature = "ssr")]
+pub mod missing;
+#[cfg(feature = "ssr")]
 pub mod service;

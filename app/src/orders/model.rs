@@ -462,6 +462,8 @@ pub struct OrderView {
     pub open_cancel_request: bool,
     /// Why the store declined the customer's last cancel request.
     pub cancel_declined: Option<String>,
+    /// Items the store could not find, waiting for the customer's choice.
+    pub missing_items: Vec<super::board::MissingItem>,
     /// Goods added after payment, waiting for their top-up payment.
     pub addition: Option<PendingAddition>,
 }

@@ -10,6 +10,7 @@ use super::api::{
     add_to_order, delivery_slots, get_order, get_quote, my_orders, pay_addition, place_order,
     track_order,
 };
+use super::merchant_api::AnswerMissingItem;
 use super::model::{
     Fulfilment, OrderStatus, OrderView, PricedLine, QuoteView, TimelineEntry, Totals,
 };
@@ -348,6 +349,7 @@ pub fn OrderPage() -> impl IntoView {
             }
         }),
         drop_addition: ServerAction::<DropAddition>::new(),
+        missing: ServerAction::<AnswerMissingItem>::new(),
     };
     Effect::new(move |_| {
         if let Some(Ok(url)) = edits.top_up.value().get() {
@@ -364,6 +366,7 @@ pub fn OrderPage() -> impl IntoView {
                 edits.details.version().get(),
                 edits.reduce.version().get(),
                 edits.drop_addition.version().get(),
+                edits.missing.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -401,6 +404,7 @@ pub fn OrderPage() -> impl IntoView {
             edits.reduce.value().get().and_then(Result::err),
             edits.top_up.value().get().and_then(Result::err),
             edits.drop_addition.value().get().and_then(Result::err),
+            edits.missing.value().get().and_then(Result::err),
         ];
         errors.into_iter().flatten().next().map(|e| e.to_string())
     };
@@ -419,6 +423,39 @@ pub fn OrderPage() -> impl IntoView {
     }
 }
 
+/// Items the store could not find: take the offered substitute or get a refund.
+fn missing_items_view(
+    o: &OrderView,
+    answer: ServerAction<AnswerMissingItem>,
+) -> impl IntoView + use<> {
+    let items = o.missing_items.clone();
+    (!items.is_empty()).then(|| view! {
+        <div class="notice" data-test="missing-choice">
+            {items.into_iter().map(|m| {
+                let missing_id = m.id;
+                let fallback = if m.default_choice == "substitute" { "take the substitute" } else { "refund it" };
+                view! {
+                    <p>
+                        <strong>{format!("The store is out of {} × {}. ", m.missing_qty, m.name)}</strong>
+                        {m.substitute.clone().map(|s| format!("It offers {s} instead (you never pay more). "))}
+                        {format!("Choose by {}, or the store will {fallback}.", m.deadline_local)}
+                    </p>
+                    <p class="card-actions">
+                        {m.substitute.is_some().then(|| view! {
+                            <button type="button" data-test="take-substitute" disabled=move || answer.pending().get()
+                                on:click=move |_| { answer.dispatch(AnswerMissingItem { missing_id, take_substitute: true }); }>
+                                "Take the substitute 接受替换"</button>
+                        })}
+                        <button type="button" data-test="refund-missing" disabled=move || answer.pending().get()
+                            on:click=move |_| { answer.dispatch(AnswerMissingItem { missing_id, take_substitute: false }); }>
+                            "Refund it 退款"</button>
+                    </p>
+                }
+            }).collect_view()}
+        </div>
+    })
+}
+
 /// What a customer can still change on an order.
 #[derive(Clone, Copy)]
 struct OrderEdits {
@@ -427,6 +464,7 @@ struct OrderEdits {
     /// Add goods (order, product) or pay for added goods (addition): answers a payment page.
     top_up: Action<TopUp, Result<String, AppError>>,
     drop_addition: ServerAction<DropAddition>,
+    missing: ServerAction<AnswerMissingItem>,
 }
 
 #[derive(Clone, Copy)]
@@ -615,6 +653,7 @@ fn order_body(
         }.into_any())}
         {o.open_cancel_request.then(|| view! { <p data-test="cancel-requested">"You asked to cancel: the store will answer soon."</p> })}
         {o.cancel_declined.clone().map(|r| view! { <p class="notice" data-test="cancel-declined">"The store declined to cancel 商家未同意取消: " {r}</p> })}
+        {missing_items_view(&o, edits.missing)}
     }
 }
 
