@@ -23,22 +23,9 @@ async function merchantPage(browser: Browser): Promise<Page> {
   return page;
 }
 
-test('a customer orders, the store sees it live, accepts, picks, prints the label and marks it ready', async ({ page, browser }) => {
-  test.setTimeout(150_000);
-  const storeId = merchantAtPharmacy();
-  const customerErrors = watchErrors(page);
-  const store = await merchantPage(browser);
-  const storeErrors = watchErrors(store);
-
-  // The store's board is open and live before the order exists.
-  await store.goto(`/merchant/stores/${storeId}/orders`);
-  await expect(store.getByTestId('board-page')).toBeVisible();
-  await hydrated(store);
-  await expect(store.getByTestId('live-state')).toHaveAttribute('data-live', 'true');
-  const newLane = store.locator('[data-test="lane"][data-column="new"]');
-  const before = Number(await newLane.getByTestId('lane-count').textContent());
-
-  // The customer orders and pays.
+/** A new customer orders two boxes at the pharmacy and pays in the sandbox; returns the
+ *  order's number and id (the page stays on the live order page). */
+async function customerPaysPharmacyOrder(page: Page): Promise<{ number: string; orderId: string }> {
   await signUp(page, 'merchant-e2e', '/addresses');
   await addAddressOnMap(page);
   await fillPharmacyCart(page);
@@ -56,6 +43,26 @@ test('a customer orders, the store sees it live, accepts, picks, prints the labe
   await expect(page.getByTestId('live-state')).toHaveAttribute('data-live', 'true');
   await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'placed');
   const number = (await page.getByTestId('order-number').textContent())!.trim();
+  return { number, orderId: page.url().split('/orders/')[1] };
+}
+
+test('a customer orders, the store sees it live, accepts, picks, prints the label and marks it ready', async ({ page, browser }) => {
+  test.setTimeout(150_000);
+  const storeId = merchantAtPharmacy();
+  const customerErrors = watchErrors(page);
+  const store = await merchantPage(browser);
+  const storeErrors = watchErrors(store);
+
+  // The store's board is open and live before the order exists.
+  await store.goto(`/merchant/stores/${storeId}/orders`);
+  await expect(store.getByTestId('board-page')).toBeVisible();
+  await hydrated(store);
+  await expect(store.getByTestId('live-state')).toHaveAttribute('data-live', 'true');
+  const newLane = store.locator('[data-test="lane"][data-column="new"]');
+  const before = Number(await newLane.getByTestId('lane-count').textContent());
+
+  // The customer orders and pays.
+  const { number } = await customerPaysPharmacyOrder(page);
 
   // It appears on the board without a reload: banner, count, tab title.
   const card = store.locator(`[data-test="order-card"][data-number="${number}"]`);
@@ -109,6 +116,39 @@ test('a customer orders, the store sees it live, accepts, picks, prints the labe
   expect(customerErrors).toEqual([]);
   expect(storeErrors).toEqual([]);
   expect(labelErrors).toEqual([]);
+});
+
+test('a missing item: the store offers a substitute and the customer takes it on the order page', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  merchantAtPharmacy();
+  const customerErrors = watchErrors(page);
+  const store = await merchantPage(browser);
+  const storeErrors = watchErrors(store);
+  const { orderId } = await customerPaysPharmacyOrder(page);
+
+  await store.goto(`/merchant/orders/${orderId}`);
+  await expect(store.getByTestId('merchant-order')).toBeVisible();
+  await hydrated(store);
+  await store.getByTestId('accept').click();
+  await expect(store.getByTestId('order-status')).toHaveAttribute('data-status', 'accepted');
+  const line = store.getByTestId('pick-line').first();
+  await line.getByTestId('report-missing').click();
+  await line.getByTestId('missing-qty').fill('1');
+  await line.getByTestId('substitute').selectOption({ index: 1 });
+  await line.getByTestId('missing-submit').click();
+  await expect(store.locator('[data-test="missing-item"][data-status="open"]')).toHaveCount(1);
+  await expect(store.getByTestId('mark-ready')).toBeDisabled();
+
+  // The customer's page asks, live; taking the substitute puts it in the order.
+  const lines = await page.getByTestId('order-line').count();
+  await expect(page.getByTestId('missing-choice')).toBeVisible();
+  await page.getByTestId('take-substitute').click();
+  await expect(page.getByTestId('missing-choice')).toBeHidden();
+  await expect(page.getByTestId('order-line')).toHaveCount(lines + 1);
+  await expect(store.locator('[data-test="missing-item"][data-status="substituted"]')).toHaveCount(1);
+
+  expect(customerErrors).toEqual([]);
+  expect(storeErrors).toEqual([]);
 });
 
 test('the order board and the store pages work at 360 px', async ({ browser }) => {

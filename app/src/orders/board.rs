@@ -48,10 +48,11 @@ impl BoardColumn {
         }
     }
 
-    /// Where an order in `status` sits (cancel requests go to exceptions whatever the status).
-    pub fn of(status: OrderStatus, cancel_requested: bool) -> Option<BoardColumn> {
+    /// Where an order in `status` sits (cancel requests and missing items waiting for the
+    /// customer go to exceptions whatever the status).
+    pub fn of(status: OrderStatus, needs_attention: bool) -> Option<BoardColumn> {
         use OrderStatus as S;
-        if cancel_requested {
+        if needs_attention && !status.is_final() {
             return Some(BoardColumn::Exceptions);
         }
         match status {
@@ -88,6 +89,8 @@ pub struct BoardCard {
     pub picked_lines: i64,
     pub lines: i64,
     pub cancel_reason: Option<String>,
+    /// Items reported missing, waiting for the customer's choice.
+    pub missing_open: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

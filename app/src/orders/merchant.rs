@@ -65,7 +65,8 @@ pub async fn board(pool: &PgPool, store_id: Uuid) -> Result<Board, AppError> {
                   to_char(o.scheduled_for at time zone s.time_zone, 'MM-DD HH24:MI') as scheduled_local,
                   to_char((o.accepted_at + make_interval(mins => o.prep_estimate_min)) at time zone s.time_zone,
                           'HH24:MI') as ready_by_local,
-                  c.reason as "cancel_reason?"
+                  c.reason as "cancel_reason?",
+                  (select count(*) from order_exceptions e where e.order_id = o.id and e.status = 'open') as "missing_open!"
            from orders o
            join stores s on s.id = o.store_id
            left join cancel_requests c on c.order_id = o.id and c.status = 'open'
@@ -91,7 +92,8 @@ pub async fn board(pool: &PgPool, store_id: Uuid) -> Result<Board, AppError> {
         .collect();
     for r in rows {
         let status = OrderStatus::parse(&r.status)?;
-        let Some(column) = BoardColumn::of(status, r.cancel_reason.is_some()) else {
+        let Some(column) = BoardColumn::of(status, r.cancel_reason.is_some() || r.missing_open > 0)
+        else {
             continue;
         };
         let Some(lane) = lanes.iter_mut().find(|l| l.column == column) else {
@@ -114,6 +116,7 @@ pub async fn board(pool: &PgPool, store_id: Uuid) -> Result<Board, AppError> {
                 picked_lines: r.picked,
                 lines: r.lines,
                 cancel_reason: r.cancel_reason,
+                missing_open: r.missing_open,
             });
         }
     }

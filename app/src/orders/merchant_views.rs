@@ -310,6 +310,7 @@ fn board_card(
                 <p data-test="picked-progress">{format!("Picked {}/{} lines", c.picked_lines, c.lines)}</p>
             })}
             {c.cancel_reason.clone().map(|r| view! { <p class="field-error" data-test="cancel-reason">"Customer asks to cancel: " {r}</p> })}
+            {(c.missing_open > 0).then(|| view! { <p class="field-error" data-test="missing-waiting">{format!("{} missing item(s): waiting for the customer", c.missing_open)}</p> })}
             {(c.status == OrderStatus::Placed).then(|| view! {
                 <div class="card-actions">
                     <label>"Prep min 备货分钟 "

@@ -166,7 +166,8 @@ pub async fn resolve_timed_out(pool: &PgPool) -> Result<usize, AppError> {
     let due = sqlx::query!(
         "select e.id, e.order_id, s.missing_default from order_exceptions e
          join orders o on o.id = e.order_id join stores s on s.id = o.store_id
-         where e.status = 'open' and e.expires_at < now() order by e.expires_at limit 100"
+         where e.status = 'open' and e.expires_at < now() and o.status in ('accepted', 'picking')
+         order by e.expires_at limit 100"
     )
     .fetch_all(pool)
     .await?;
@@ -381,7 +382,9 @@ async fn reprice(tx: &mut Transaction<'_, Postgres>, order_id: Uuid) -> Result<i
     Ok(less)
 }
 
-/// An order's missing items (open first), for the store's page or the customer's.
+/// An order's missing items (open first), for the store's page or the customer's
+/// (`open_only`: the questions still waiting, while the order can still change). A question
+/// left open when the order was cancelled or rejected is moot: the whole order is refunded.
 pub async fn missing_items(
     pool: &PgPool,
     order_id: Uuid,
@@ -398,7 +401,8 @@ pub async fn missing_items(
            join products p on p.id = e.product_id
            left join order_items i on i.order_id = e.order_id and i.product_id = e.product_id
            left join products sp on sp.id = e.substitute_product_id
-           where e.order_id = $1 and (not $2 or e.status = 'open')
+           where e.order_id = $1
+             and (not $2 or (e.status = 'open' and o.status in ('accepted', 'picking')))
            order by e.status <> 'open', e.created_at"#,
         order_id,
         open_only
