@@ -30,6 +30,7 @@ use leptos_router::{SsrMode, path};
 
 use accounts::pages::{AccountMenu, LoginPage, SignupPage};
 use addresses::pages::AddressesPage;
+use catalog::admin_pages::{CatalogAdminPage, StoreSettingsPage};
 use catalog::pages::{HomePage, MerchantHome, MerchantStorePage, SearchPage, StorePage};
 use dispatch::pages::CourierHome;
 use ops::pages::OpsHome;
@@ -98,6 +99,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/stores/:id") view=MerchantStorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/catalog") view=CatalogAdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/settings") view=StoreSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/courier") view=CourierHome ssr=SsrMode::Async/>
                     <Route path=path!("/ops") view=OpsHome ssr=SsrMode::Async/>
                 </Routes>

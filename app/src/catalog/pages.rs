@@ -197,6 +197,11 @@ pub fn MerchantStorePage() -> impl IntoView {
                 <section data-test="merchant-store">
                     <p><a href="/merchant">"← Your stores"</a></p>
                     <h1>{s.store.name.clone()}</h1>
+                    <nav class="tabs" aria-label="Store console" data-test="console-nav">
+                        <a href=base.clone() class="active">"Stock 库存"</a>
+                        <a href=format!("{base}/catalog") data-test="nav-catalog">"Catalog 商品"</a>
+                        <a href=format!("{base}/settings") data-test="nav-settings">"Settings 设置"</a>
+                    </nav>
                     <div class="table-wrap">
                         <table class="stock">
                             <thead><tr>
