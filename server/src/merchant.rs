@@ -24,13 +24,8 @@ fn error_with(err: &AppError, status: StatusCode) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The caller as a member of `store_id`: 401 without a session, 403 for other roles, 404 for
-/// merchants of other stores (or a store that does not exist).
-async fn store_member(
-    state: &AppState,
-    headers: &HeaderMap,
-    store_id: Option<Uuid>,
-) -> Result<Uuid, Response> {
+/// The caller, if a merchant: 401 without a session, 403 for other roles.
+async fn merchant(state: &AppState, headers: &HeaderMap) -> Result<Uuid, Response> {
     let name = app::accounts::auth::session_cookie_for(state.settings.secure);
     let token = app::context::cookie_in(headers, name).unwrap_or_default();
     if token.is_empty() {
@@ -43,8 +38,17 @@ async fn store_member(
     if user.role != Role::Merchant {
         return Err(error(&AppError::Forbidden));
     }
+    Ok(user.id)
+}
+
+/// The merchant belongs to `store_id`; merchants of other stores (or no store) get 404.
+async fn member_of(
+    state: &AppState,
+    user_id: Uuid,
+    store_id: Option<Uuid>,
+) -> Result<Uuid, Response> {
     let store_id = store_id.ok_or_else(|| error(&AppError::NotFound))?;
-    match app::accounts::db::store_member_role(&state.pool, store_id, user.id).await {
+    match app::accounts::db::store_member_role(&state.pool, store_id, user_id).await {
         Ok(Some(_)) => Ok(store_id),
         Ok(None) => Err(error(&AppError::NotFound)),
         Err(e) => Err(error(&AppError::internal(e))),
@@ -58,11 +62,15 @@ pub async fn upload_image(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let user_id = match merchant(&state, &headers).await {
+        Ok(id) => id,
+        Err(res) => return res,
+    };
     let store = match app::catalog::admin::store_of_product(&state.pool, product_id).await {
         Ok(s) => s,
         Err(e) => return error(&AppError::internal(e)),
     };
-    let store_id = match store_member(&state, &headers, store).await {
+    let store_id = match member_of(&state, user_id, store).await {
         Ok(id) => id,
         Err(res) => return res,
     };
@@ -136,7 +144,11 @@ pub async fn export_csv(
     Path(store_id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(res) = store_member(&state, &headers, Some(store_id)).await {
+    let user_id = match merchant(&state, &headers).await {
+        Ok(id) => id,
+        Err(res) => return res,
+    };
+    if let Err(res) = member_of(&state, user_id, Some(store_id)).await {
         return res;
     }
     match app::catalog::admin::export_csv(&state.pool, store_id).await {
