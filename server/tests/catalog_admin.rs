@@ -88,6 +88,9 @@ async fn on_hand(pool: &PgPool, product: &str) -> (i32, i32) {
         .unwrap()
 }
 
+/// delta, on hand after, reason, note, actor's email.
+type LedgerRow = (i32, i32, String, Option<String>, Option<String>);
+
 async fn ledger_sum(pool: &PgPool, product: &str) -> i64 {
     scalar_i64(
         pool,
@@ -563,7 +566,7 @@ async fn stock_changes_by_hand_are_ledgered_and_a_count_sets_the_absolute_value(
     let (status, _) = adjust(&app, &owner, &store, &product, "count", "7", "").await;
     assert_eq!(status, StatusCode::OK);
 
-    let rows: Vec<(i32, i32, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<LedgerRow> = sqlx::query_as(
         "select l.delta, l.on_hand_after, l.reason, l.note, u.email from stock_ledger l
          left join users u on u.id = l.actor_id
          where l.product_id = $1::uuid order by l.id",

@@ -546,7 +546,7 @@ mod tests {
         assert_eq!(ItemName::parse("name", "  牛奶 ").unwrap().as_str(), "牛奶");
         for bad in ["", "   ", "a\tb", &"长".repeat(61)] {
             let e = ItemName::parse("name", bad).unwrap_err();
-            assert_eq!(e.for_field("name").is_some(), true, "{bad}");
+            assert!(e.for_field("name").is_some(), "{bad}");
         }
         assert!(ItemName::parse("name", &"长".repeat(60)).is_ok());
         assert!(Unit::parse("500g").is_ok());
@@ -559,12 +559,11 @@ mod tests {
         assert!(Price::parse_yuan("0").is_err());
         assert!(Price::parse_yuan("-3").is_err());
         assert!(Price::parse_yuan("100001").is_err());
-        assert_eq!(
+        assert!(
             Price::parse_yuan("abc")
                 .unwrap_err()
                 .for_field("price")
-                .is_some(),
-            true
+                .is_some()
         );
     }
 
@@ -580,12 +579,11 @@ mod tests {
         assert!(StockAdjustment::parse("delivery", 0).is_err());
         assert!(StockAdjustment::parse("count", -1).is_err());
         assert!(StockAdjustment::parse("count", 100_001).is_err());
-        assert_eq!(
+        assert!(
             StockAdjustment::parse("theft", 1)
                 .unwrap_err()
                 .for_field("kind")
-                .is_some(),
-            true
+                .is_some()
         );
     }
 
