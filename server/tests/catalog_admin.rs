@@ -1483,3 +1483,78 @@ async fn a_paused_store_is_refused_at_quote_and_checkout_with_a_clear_message(po
 fn as_refs<'a>(f: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     f.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_console_pages_render_for_members_and_refuse_everyone_else(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let mart = store_id(&pool, MART).await;
+    let bakery = store_id(&pool, BAKERY).await;
+    let pharmacy = store_id(&pool, PHARMACY).await;
+    let merchant = app.login_as("merchant").await;
+    let customer = app.login_as("customer").await;
+    let catalog = format!("/merchant/stores/{mart}/catalog");
+    let settings = format!("/merchant/stores/{mart}/settings");
+    for path in [&catalog, &settings] {
+        let res = app.get(path, None).await;
+        assert_eq!(res.status(), StatusCode::FOUND, "{path}");
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login?next=")
+        );
+        let res = app.get(path, Some(&customer)).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    for path in [
+        format!("/merchant/stores/{pharmacy}/catalog"),
+        format!("/merchant/stores/{pharmacy}/settings"),
+        "/merchant/stores/not-a-uuid/catalog".to_string(),
+    ] {
+        let res = app.get(&path, Some(&merchant)).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+
+    let res = app.get(&format!("{catalog}?low=1"), Some(&merchant)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    for marker in [
+        "catalog-admin",
+        "low-stock-count",
+        "low-stock-filter",
+        "export-csv",
+        "csv-import",
+        "new-product",
+    ] {
+        assert!(
+            html.contains(&format!("data-test=\"{marker}\"")),
+            "{marker}"
+        );
+    }
+    let res = app.get(&catalog, Some(&merchant)).await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-test=\"admin-product\""));
+    assert!(html.contains("data-test=\"pager\""));
+
+    let res = app.get(&settings, Some(&merchant)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-test=\"settings-form\""));
+    assert!(
+        html.contains("data-test=\"exception-form\""),
+        "owners add holidays"
+    );
+    assert!(!html.contains("data-test=\"owner-only\""));
+    // Staff see the settings, read-only, and the busy switch.
+    let res = app
+        .get(
+            &format!("/merchant/stores/{bakery}/settings"),
+            Some(&merchant),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-test=\"owner-only\""));
+    assert!(html.contains("data-test=\"toggle-accepting\""));
+    assert!(!html.contains("data-test=\"exception-form\""));
+}

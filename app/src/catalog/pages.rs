@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
+use super::admin_api::get_low_stock_count;
 use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, nearby_stores, search};
 use super::model::{KINDS, NearbyStore, ProductCard, StockState, StoreCard};
 use crate::error::AppError;
@@ -184,14 +185,16 @@ pub fn MerchantStorePage() -> impl IntoView {
     let stock = Resource::new(
         move || (store_id(), page()),
         |(id, page)| async move {
-            match id {
-                Some(id) => get_store_stock(id, page).await,
-                None => Err(AppError::NotFound),
-            }
+            let Some(id) = id else {
+                return Err(AppError::NotFound);
+            };
+            let stock = get_store_stock(id, page).await?;
+            let low = get_low_stock_count(id).await?;
+            Ok((stock, low))
         },
     );
     view! {
-        {when_loaded(stock, move |s| {
+        {when_loaded(stock, move |(s, low)| {
             let base = format!("/merchant/stores/{}", s.store.id);
             view! {
                 <section data-test="merchant-store">
@@ -200,6 +203,9 @@ pub fn MerchantStorePage() -> impl IntoView {
                     <nav class="tabs" aria-label="Store console" data-test="console-nav">
                         <a href=base.clone() class="active">"Stock 库存"</a>
                         <a href=format!("{base}/catalog") data-test="nav-catalog">"Catalog 商品"</a>
+                        <a href=format!("{base}/catalog?low=1") data-test="nav-low-stock">
+                            "Low stock 库存预警 " <span class="badge low" data-test="low-stock-count">{low}</span>
+                        </a>
                         <a href=format!("{base}/settings") data-test="nav-settings">"Settings 设置"</a>
                     </nav>
                     <div class="table-wrap">
