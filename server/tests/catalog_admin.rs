@@ -1241,6 +1241,33 @@ async fn product_images_are_checked_stored_by_content_and_cached(pool: PgPool) {
             .unwrap()
             .ends_with(".jpg")
     );
+    // …and to customers on the menu.
+    let name: String = sqlx::query_scalar("select name from products where id = $1::uuid")
+        .bind(&product)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (_, m) = json(
+        app.post(
+            "/api/store_menu",
+            &[
+                ("store_id", store.as_str()),
+                ("q", name.as_str()),
+                ("page", "1"),
+            ],
+            None,
+        )
+        .await,
+    )
+    .await;
+    let card = m["products"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == product.as_str())
+        .unwrap_or_else(|| panic!("{m}"))
+        .clone();
+    assert_eq!(card["image_url"], h["product"]["image_url"]);
 }
 
 async fn settings(

@@ -213,7 +213,7 @@ pub async fn product_cards(
     let rows = sqlx::query!(
         r#"select p.id, p.store_id, p.name, c.name as category, p.unit, p.price_fen,
                   coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!",
-                  st.name as store_name
+                  st.name as store_name, p.image_file
            from products p
            join categories c on c.id = p.category_id
            join stores st on st.id = p.store_id
@@ -243,6 +243,7 @@ pub async fn product_cards(
                 unit: r.unit,
                 price: Money::from_fen(r.price_fen),
                 stock: StockState::from_levels(r.on_hand, r.reserved),
+                image_url: r.image_file.as_deref().map(super::admin::image_url),
             };
             (card, r.store_name)
         })

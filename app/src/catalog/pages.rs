@@ -269,6 +269,7 @@ fn product_card(
     let product_id = p.id;
     view! {
         <li class=if sold_out { "product sold-out" } else { "product" } data-test="product-card">
+            {p.image_url.map(|src| view! { <img class="product-photo" src=src alt="" loading="lazy" width="160" height="120"/> })}
             <h3>{p.name}</h3>
             <p class="muted">{p.category} " · " {p.unit}</p>
             {store.map(|(href, name)| view! { <p><a href=href>{name}</a></p> })}
