@@ -1465,6 +1465,17 @@ async fn a_paused_store_is_refused_at_quote_and_checkout_with_a_clear_message(po
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    // Customers see it closed in store lists and on its page.
+    let (_, m) = json(
+        app.post(
+            "/api/store_menu",
+            &[("store_id", store.as_str()), ("q", ""), ("page", "1")],
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(m["store"]["open_now"], false, "{m}");
     let (status, err) = call(
         &app,
         "/api/place_order",

@@ -58,7 +58,8 @@ async fn store_cards(
         StoreCardRow,
         r#"select s.id, s.name, s.kind, s.address, s.rating_x10, s.prep_time_min, s.delivery_radius_m,
                   s.min_order_fen,
-                  store_open_at(s.id, s.time_zone, now()) as "open_now!",
+                  -- a paused store (busy switch) shows as closed: checkout would refuse it anyway.
+                  (s.accepting_orders and store_open_at(s.id, s.time_zone, now())) as "open_now!",
                   (select count(*) from products p where p.store_id = s.id and p.listed) as "product_count!"
            from stores s
            where ($1::uuid[] is null or s.id = any($1))
