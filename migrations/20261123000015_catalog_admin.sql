@@ -71,6 +71,18 @@ create trigger stock_levels_ledger
 after insert or update of on_hand on stock_levels
 for each row execute function stock_levels_ledger();
 
+-- the ledger is history: rows are never rewritten (they go only with their product).
+create function stock_ledger_append_only() returns trigger
+language plpgsql as $$
+begin
+    raise exception 'stock_ledger is append-only: record a new adjustment instead';
+end
+$$;
+
+create trigger stock_ledger_append_only
+before update on stock_ledger
+for each row execute function stock_ledger_append_only();
+
 -- a date that differs from the weekly hours: closed all day (no times) or open only
 -- opens–closes (local time of the store).
 create table store_hour_exceptions (

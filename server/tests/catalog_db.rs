@@ -182,6 +182,14 @@ async fn the_stock_ledger_adds_up_to_on_hand_on_every_path(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(actors, 3);
+
+    // History is not rewritten.
+    let err = sqlx::query("update stock_ledger set delta = delta + 1 where product_id = $1")
+        .bind(ids[0])
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
 }
 
 #[sqlx::test(migrations = "../migrations")]

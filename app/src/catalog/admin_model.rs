@@ -411,9 +411,10 @@ pub struct AdminProduct {
 }
 
 impl AdminProduct {
-    /// What customers can still buy is at or below the product's threshold.
+    /// Listed, and what customers can still buy is at or below the product's threshold (the
+    /// same rule as the low-stock count and filter).
     pub fn is_low(&self) -> bool {
-        self.on_hand - self.reserved <= self.low_stock_threshold
+        self.listed && self.on_hand - self.reserved <= self.low_stock_threshold
     }
 }
 
