@@ -831,6 +831,15 @@ pub async fn import_csv(
     };
     let mut tx = pool.begin().await?;
     stock_context(&mut tx, "import", actor, Some("CSV import")).await?;
+    // Checkouts lock stock rows in product order; rows of a file come in any order. Taking all
+    // of this store's stock rows first, in product order, means an import never deadlocks
+    // with a checkout (checkouts at this store wait the few seconds an import takes).
+    sqlx::query_scalar!(
+        "select product_id from stock_levels where store_id = $1 order by product_id for update",
+        store_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let mut seen: Vec<(String, String)> = Vec::new();
     for (i, record) in reader.records().enumerate() {
         if i >= CSV_MAX_ROWS {
