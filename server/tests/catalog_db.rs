@@ -277,3 +277,95 @@ async fn a_holiday_exception_closes_the_store_for_open_now_quotes_and_slots(pool
         .unwrap();
     assert!(open_now().await);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_ledger_stays_exact_when_imports_adjustments_and_checkouts_race(pool: PgPool) {
+    let (store, merchant) = setup(&pool).await;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from products where store_id = $1 and listed order by id limit 4",
+    )
+    .bind(store)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    sqlx::query("update stock_levels set on_hand = 200, reserved = 0 where product_id = any($1)")
+        .bind(&ids)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Carts list the products in opposite orders; the CSV lists them in yet another order.
+    let customers = server::loadgen::customers_with_carts(&pool, store, 30, |i| {
+        let mut lines: Vec<(Uuid, i32)> = ids.iter().map(|id| (*id, 1)).collect();
+        if i % 2 == 1 {
+            lines.reverse();
+        }
+        lines
+    })
+    .await
+    .unwrap();
+    let quotes = server::loadgen::pickup_quotes(&pool, store, &customers)
+        .await
+        .unwrap();
+    let mut csv = String::from("product_id,category,name,unit,price,on_hand\n");
+    for id in [ids[2], ids[0], ids[3], ids[1]] {
+        let (category, name, unit, price): (String, String, String, i64) = sqlx::query_as(
+            "select c.name, p.name, p.unit, p.price_fen from products p
+             join categories c on c.id = p.category_id where p.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        csv.push_str(&format!(
+            "{id},{category},{name},{unit},{}.{:02},150\n",
+            price / 100,
+            price % 100
+        ));
+    }
+    let mut tasks = Vec::new();
+    for (i, (c, q)) in customers.iter().zip(&quotes).enumerate() {
+        let (db, c, q) = (pool.clone(), *c, *q);
+        tasks.push(tokio::spawn(async move {
+            let pool = db;
+            let key = IdempotencyKey::parse(&format!("race-key-{i:04}")).unwrap();
+            match checkout::place_order(&pool, c, q, &key, "", Duration::from_secs(900)).await {
+                Ok(placed) if i % 2 == 0 => pay(&pool, placed.order_id).await,
+                Ok(_) => {}
+                // Stock is plentiful: the only refusal allowed is a price the import changed.
+                Err(e) => panic!("checkout {i}: {e:?}"),
+            }
+        }));
+        if i % 10 == 0 {
+            let (pool, csv) = (pool.clone(), csv.clone());
+            tasks.push(tokio::spawn(async move {
+                admin::import_csv(&pool, store, merchant, &csv, true)
+                    .await
+                    .unwrap();
+            }));
+        }
+        if i % 3 == 0 {
+            let (pool, product) = (pool.clone(), ids[i % 4]);
+            tasks.push(tokio::spawn(async move {
+                let adj = StockAdjustment::parse("delivery", 2).unwrap();
+                admin::adjust_stock(&pool, store, merchant, product, adj, None)
+                    .await
+                    .unwrap();
+            }));
+        }
+    }
+    let all = async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), all)
+        .await
+        .expect("imports, adjustments and checkouts deadlocked or stalled");
+    assert_eq!(ledger_mismatches(&pool).await, vec![]);
+    let orders: i64 = sqlx::query_scalar("select count(*) from orders where store_id = $1")
+        .bind(store)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(orders, 30);
+}
