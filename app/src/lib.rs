@@ -30,6 +30,7 @@ use leptos_router::{SsrMode, path};
 
 use accounts::pages::{AccountMenu, LoginPage, SignupPage};
 use addresses::pages::AddressesPage;
+use catalog::admin_pages::{CatalogAdminPage, StoreSettingsPage};
 use catalog::pages::{HomePage, MerchantHome, MerchantStorePage, SearchPage, StorePage};
 use dispatch::pages::CourierHome;
 use ops::pages::OpsHome;
@@ -101,7 +102,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/merchant") view=MerchantHome ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/stores/:id") view=StoreTodayPage ssr=SsrMode::Async/>
-                    <Route path=path!("/merchant/stores/:id/catalog") view=MerchantStorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/stock") view=MerchantStorePage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/catalog") view=CatalogAdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/merchant/stores/:id/settings") view=StoreSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/stores/:id/history") view=StoreOrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/stores/:id/orders") view=StoreBoardPage ssr=SsrMode::Async/>
                     <Route path=path!("/merchant/orders/:id") view=MerchantOrderPage ssr=SsrMode::Async/>

@@ -37,6 +37,8 @@ pub struct Settings {
     /// Map tiles (`{z}/{x}/{y}` template); none draws maps on a plain background.
     pub tile_url: Option<String>,
     pub tile_attribution: String,
+    /// Where uploaded product images are stored (content-addressed file names).
+    pub uploads_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             sandbox_enabled: true,
             tile_url: Some(OSM_TILES.to_string()),
             tile_attribution: OSM_ATTRIBUTION.to_string(),
+            uploads_dir: std::path::PathBuf::from(".data/uploads"),
         }
     }
 }

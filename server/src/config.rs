@@ -23,6 +23,8 @@ pub struct Config {
     /// `None`: maps without tiles (`SONGDA_TILE_URL=none`).
     pub tile_url: Option<String>,
     pub tile_attribution: Option<String>,
+    /// Uploaded product images (`SONGDA_UPLOADS_DIR`, default `<data dir>/uploads`).
+    pub uploads_dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,12 @@ impl Config {
                 }
             },
             tile_attribution: var("SONGDA_TILE_ATTRIBUTION"),
+            uploads_dir: PathBuf::from(var("SONGDA_UPLOADS_DIR").unwrap_or_else(|| {
+                format!(
+                    "{}/uploads",
+                    var("SONGDA_DATA_DIR").unwrap_or_else(|| ".data".into())
+                )
+            })),
             payment_sandbox: match var("SONGDA_PAYMENT_SANDBOX") {
                 None => None,
                 Some(_) => Some(flag("SONGDA_PAYMENT_SANDBOX", false)?),

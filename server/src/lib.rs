@@ -6,6 +6,7 @@ pub mod embedded_pg;
 pub mod exports;
 pub mod live;
 pub mod loadgen;
+pub mod merchant;
 pub mod payments;
 pub mod security;
 pub mod seed;
@@ -48,6 +49,7 @@ pub fn settings(config: &Config) -> Settings {
             .tile_attribution
             .clone()
             .unwrap_or_else(|| app::state::OSM_ATTRIBUTION.to_string()),
+        uploads_dir: config.uploads_dir.clone(),
         ..Settings::default()
     }
 }
@@ -94,6 +96,11 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
             "/merchant/stores/{id}/orders.csv",
             get(exports::store_orders_csv),
         )
+        .route("/media/{file}", get(merchant::media_file))
+        .route(
+            "/merchant/stores/{id}/export.csv",
+            get(merchant::export_csv),
+        )
         .leptos_routes_with_context(&state, routes, page_csp, move || {
             shell(shell_options.clone())
         })
@@ -102,6 +109,16 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
         .layer(from_fn(security::refuse_cross_site))
         .layer(DefaultBodyLimit::max(body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(body_limit_bytes))
+        // Product images may be larger than other requests: the handler reads at most
+        // 2 MiB itself (after authorizing), so this route skips the general body limit.
+        .merge(
+            Router::new()
+                .route(
+                    "/api/merchant/products/{id}/image",
+                    post(merchant::upload_image),
+                )
+                .layer(from_fn(security::refuse_cross_site)),
+        )
         // Pages set their own (nonce-bearing) policy; everything else gets the strict one.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

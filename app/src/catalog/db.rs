@@ -58,7 +58,8 @@ async fn store_cards(
         StoreCardRow,
         r#"select s.id, s.name, s.kind, s.address, s.rating_x10, s.prep_time_min, s.delivery_radius_m,
                   s.min_order_fen,
-                  store_open_at(s.id, s.time_zone, now()) as "open_now!",
+                  -- a paused store (busy switch) shows as closed: checkout would refuse it anyway.
+                  (s.accepting_orders and store_open_at(s.id, s.time_zone, now())) as "open_now!",
                   (select count(*) from products p where p.store_id = s.id and p.listed) as "product_count!"
            from stores s
            where ($1::uuid[] is null or s.id = any($1))
@@ -213,7 +214,7 @@ pub async fn product_cards(
     let rows = sqlx::query!(
         r#"select p.id, p.store_id, p.name, c.name as category, p.unit, p.price_fen,
                   coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!",
-                  st.name as store_name
+                  st.name as store_name, p.image_file
            from products p
            join categories c on c.id = p.category_id
            join stores st on st.id = p.store_id
@@ -243,6 +244,7 @@ pub async fn product_cards(
                 unit: r.unit,
                 price: Money::from_fen(r.price_fen),
                 stock: StockState::from_levels(r.on_hand, r.reserved),
+                image_url: r.image_file.as_deref().map(super::admin::image_url),
             };
             (card, r.store_name)
         })

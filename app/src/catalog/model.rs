@@ -113,6 +113,8 @@ pub struct ProductCard {
     pub unit: String,
     pub price: Money,
     pub stock: StockState,
+    /// `/media/<sha256>.<ext>` when the store uploaded a photo.
+    pub image_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

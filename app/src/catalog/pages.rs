@@ -4,10 +4,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
+use super::admin_api::get_low_stock_count;
 use super::api::{get_store_menu, get_store_stock, list_stores, my_stores, nearby_stores, search};
 use super::model::{KINDS, NearbyStore, ProductCard, StockState, StoreCard};
 use crate::error::AppError;
 use crate::orders::api::store_cart;
+use crate::orders::merchant_views::StoreNav;
 use crate::orders::pages::{CartBar, CartButtons, StoreCart};
 use crate::page::Page;
 use crate::ui::{Pager, encode_query_value, page_param, uuid_param, when_loaded};
@@ -184,19 +186,28 @@ pub fn MerchantStorePage() -> impl IntoView {
     let stock = Resource::new(
         move || (store_id(), page()),
         |(id, page)| async move {
-            match id {
-                Some(id) => get_store_stock(id, page).await,
-                None => Err(AppError::NotFound),
-            }
+            let Some(id) = id else {
+                return Err(AppError::NotFound);
+            };
+            let stock = get_store_stock(id, page).await?;
+            let low = get_low_stock_count(id).await?;
+            Ok((stock, low))
         },
     );
     view! {
-        {when_loaded(stock, move |s| {
+        {when_loaded(stock, move |(s, low)| {
             let base = format!("/merchant/stores/{}", s.store.id);
+            let pager_base = format!("{base}/stock");
             view! {
                 <section data-test="merchant-store">
-                    <p><a href="/merchant">"← Your stores"</a></p>
-                    <h1>{s.store.name.clone()}</h1>
+                    <StoreNav store_id=s.store.id current="stock"/>
+                    <h1>{s.store.name.clone()} " · Stock 库存"</h1>
+                    <p>
+                        <a href=format!("{base}/catalog?low=1") data-test="nav-low-stock">
+                            "Low stock 库存预警 " <span class="badge low" data-test="low-stock-count">{low}</span>
+                        </a>
+                        " · " <a href=format!("{base}/catalog") data-test="nav-catalog">"Edit products and stock 编辑商品库存"</a>
+                    </p>
                     <div class="table-wrap">
                         <table class="stock">
                             <thead><tr>
@@ -217,7 +228,7 @@ pub fn MerchantStorePage() -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
-                    <Pager page=s.lines base=base/>
+                    <Pager page=s.lines base=pager_base/>
                 </section>
             }
         })}
@@ -258,6 +269,7 @@ fn product_card(
     let product_id = p.id;
     view! {
         <li class=if sold_out { "product sold-out" } else { "product" } data-test="product-card">
+            {p.image_url.map(|src| view! { <img class="product-photo" src=src alt="" loading="lazy" width="160" height="120"/> })}
             <h3>{p.name}</h3>
             <p class="muted">{p.category} " · " {p.unit}</p>
             {store.map(|(href, name)| view! { <p><a href=href>{name}</a></p> })}

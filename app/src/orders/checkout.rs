@@ -146,19 +146,31 @@ pub async fn zone_condition_at(
     }))
 }
 
-/// 30-minute slots today and tomorrow within the store's opening hours (its time zone),
+/// 30-minute slots today and tomorrow within the store's opening hours and holiday exceptions (its time zone),
 /// far enough ahead to prepare and deliver, with the ones at the store's cap marked full.
 pub async fn slots(pool: &PgPool, store_id: Uuid) -> Result<Vec<Slot>, AppError> {
     let rows = sqlx::query!(
         r#"with s as (select id, time_zone, slot_capacity, prep_time_min from stores where id = $1),
                 days as (select d, (now() at time zone s.time_zone)::date + d as day
                          from s, generate_series(0, 1) d),
-                raw as (
-                    select days.d, gs as local_start
+                -- a holiday exception replaces that date's weekly hours (closed: no rows).
+                hours as (
+                    select days.d, days.day, h.opens, h.closes
                     from days
                     join store_hours h on h.store_id = $1 and h.weekday = extract(isodow from days.day)
-                    cross join lateral generate_series(days.day + h.opens,
-                                                       days.day + h.closes - interval '30 minutes',
+                    where not exists (select 1 from store_hour_exceptions e
+                                      where e.store_id = $1 and e.day = days.day)
+                    union all
+                    select days.d, days.day, e.opens, e.closes
+                    from days
+                    join store_hour_exceptions e on e.store_id = $1 and e.day = days.day
+                    where e.opens is not null
+                ),
+                raw as (
+                    select hours.d, gs as local_start
+                    from hours
+                    cross join lateral generate_series(hours.day + hours.opens,
+                                                       hours.day + hours.closes - interval '30 minutes',
                                                        interval '30 minutes') gs
                 )
            select (raw.local_start at time zone s.time_zone) as "starts_at!",

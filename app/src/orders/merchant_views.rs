@@ -22,12 +22,14 @@ use crate::ui::{ErrorView, Loading, Pager, page_param, uuid_param, when_loaded};
 /// The store's sections (shown on every merchant store page).
 #[component]
 pub fn StoreNav(store_id: Uuid, #[prop(into)] current: String) -> impl IntoView {
+    // "current" names the section ("" = Today) the page belongs to.
     let base = format!("/merchant/stores/{store_id}");
     let links = [
         ("orders", "Order board 订单看板"),
         ("", "Today 今日概览"),
         ("history", "All orders 全部订单"),
-        ("catalog", "Products & stock 商品库存"),
+        ("stock", "Stock 库存"),
+        ("catalog", "Products 商品管理"),
         ("settings", "Settings 门店设置"),
     ];
     view! {
