@@ -165,6 +165,13 @@ async fn a_paid_order_goes_from_the_board_through_picking_and_the_label_to_the_c
     let (status, board) = call(&app, "/api/store_board", &store, &staff).await;
     assert_eq!(status, StatusCode::OK, "{board}");
     assert!(on_lane(&board, "new", &order_id), "{board}");
+    let sold: (String, i32) =
+        sqlx::query_as("select reason, delta from stock_ledger where order_id = $1::uuid")
+            .bind(&order_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(sold, ("sale".to_string(), -2), "the ledger names the order");
     let card = &lane(&board, "new")[0];
     assert_eq!(card["items"], 2);
     assert!(card["accept_within_min"].as_i64().unwrap() >= 4);

@@ -180,6 +180,21 @@ async fn set_reservations(
     Ok(())
 }
 
+/// Stock changes made in this transaction are booked against `order_id` in the stock ledger
+/// (the `stock_levels` trigger reads it; it lasts until the transaction ends).
+pub async fn book_stock_to(
+    tx: &mut Transaction<'_, Postgres>,
+    order_id: Uuid,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "select set_config('songda.order_id', $1, true)",
+        order_id.to_string()
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// An unpaid order gives its stock back.
 pub async fn release_held(
     tx: &mut Transaction<'_, Postgres>,
@@ -200,6 +215,7 @@ pub async fn release_held(
 
 /// A paid order's stock is sold: it leaves `on_hand` and `reserved` together.
 async fn commit_held(tx: &mut Transaction<'_, Postgres>, order_id: Uuid) -> Result<(), AppError> {
+    book_stock_to(tx, order_id).await?;
     for h in reservations_in(tx, order_id, "held").await? {
         sqlx::query!(
             "update stock_levels set on_hand = on_hand - $3, reserved = reserved - $3
@@ -219,6 +235,7 @@ pub async fn restock_committed(
     tx: &mut Transaction<'_, Postgres>,
     order_id: Uuid,
 ) -> Result<(), AppError> {
+    book_stock_to(tx, order_id).await?;
     for h in reservations_in(tx, order_id, "committed").await? {
         sqlx::query!(
             "update stock_levels set on_hand = on_hand + $3 where store_id = $1 and product_id = $2",
@@ -890,6 +907,7 @@ pub async fn reduce_line(
         .execute(&mut *tx)
         .await?;
     }
+    book_stock_to(&mut tx, order.id).await?;
     sqlx::query!(
         "update stock_levels set on_hand = on_hand + $3 where store_id = $1 and product_id = $2",
         order.store_id,

@@ -230,6 +230,7 @@ async fn resolve(
     // The substitute, if wanted and still on the shelf (taken off now, like a sale).
     let mut substitute = None;
     if take_substitute && let Some(sub) = e.substitute_product_id {
+        super::lifecycle::book_stock_to(tx, order.id).await?;
         let taken = sqlx::query!(
             "update stock_levels l set on_hand = l.on_hand - $3
              from products p
