@@ -151,14 +151,16 @@ test('a missing item: the store offers a substitute and the customer takes it on
   expect(storeErrors).toEqual([]);
 });
 
-test('the order board and the store pages work at 360 px', async ({ browser }) => {
+test('every store console page hydrates without errors at 360 px', async ({ browser }) => {
   const storeId = merchantAtPharmacy();
   const store = await merchantPage(browser);
+  const errors = watchErrors(store);
   await store.setViewportSize({ width: 360, height: 740 });
-  for (const path of ['orders', '', 'history']) {
+  for (const path of ['orders', '', 'history', 'stock', 'catalog', 'settings']) {
     await store.goto(`/merchant/stores/${storeId}${path ? `/${path}` : ''}`);
     await hydrated(store);
     const width = await store.evaluate(() => document.documentElement.scrollWidth);
     expect(width, path).toBeLessThanOrEqual(360);
   }
+  expect(errors).toEqual([]);
 });
