@@ -3,7 +3,6 @@
 
 pub mod config;
 pub mod embedded_pg;
-pub mod exports;
 pub mod live;
 pub mod loadgen;
 pub mod merchant;
@@ -94,7 +93,7 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/api/live/stores/{id}", get(live::store_feed))
         .route(
             "/merchant/stores/{id}/orders.csv",
-            get(exports::store_orders_csv),
+            get(merchant::orders_csv),
         )
         .route("/media/{file}", get(merchant::media_file))
         .route(

@@ -23,16 +23,13 @@ pub struct After {
     after: Option<i64>,
 }
 
-pub(crate) fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let name = app::accounts::auth::session_cookie_for(state.settings.secure);
     app::context::cookie_in(headers, name)
 }
 
 /// The logged-in caller, or the response that refuses them.
-pub(crate) async fn caller(
-    state: &AppState,
-    token: &str,
-) -> Result<app::accounts::service::User, Response> {
+async fn caller(state: &AppState, token: &str) -> Result<app::accounts::service::User, Response> {
     let user = match token.is_empty() {
         false => app::accounts::service::user_for_token(&state.pool, token).await,
         true => Ok(None),

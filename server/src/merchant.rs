@@ -168,3 +168,50 @@ pub async fn export_csv(
         Err(e) => error(&e),
     }
 }
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct OrderQuery {
+    status: String,
+    from: String,
+    to: String,
+    number: String,
+    phone: String,
+}
+
+/// `GET /merchant/stores/{id}/orders.csv`: the store's orders with the order list's filters.
+pub async fn orders_csv(
+    State(state): State<AppState>,
+    Path(store_id): Path<Uuid>,
+    axum::extract::Query(q): axum::extract::Query<OrderQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let user_id = match merchant(&state, &headers).await {
+        Ok(id) => id,
+        Err(res) => return res,
+    };
+    if let Err(res) = member_of(&state, user_id, Some(store_id)).await {
+        return res;
+    }
+    let filter = match app::orders::board::OrderFilter::parse(
+        &q.status, &q.from, &q.to, &q.number, &q.phone,
+    ) {
+        Ok(f) => f,
+        Err(e) => return error(&e),
+    };
+    match app::orders::merchant::orders_csv(&state.pool, store_id, &filter).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"orders.csv\"",
+                ),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => error(&e),
+    }
+}

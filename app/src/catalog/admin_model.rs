@@ -322,6 +322,10 @@ fn bounded_money(field: &str, input: &str, max_yuan: i64) -> Result<Money, AppEr
 }
 
 impl SettingsInput {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per field of the settings form, parsed together"
+    )]
     pub fn parse(
         prep_time_min: i32,
         delivery_radius_m: i32,

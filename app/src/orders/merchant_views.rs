@@ -15,9 +15,9 @@ use super::merchant_api::{
     ReportMissingItem, TickPickLine, get_merchant_order, get_packing_label, get_store_board,
     get_store_today, search_store_orders,
 };
-use super::model::{Fulfilment, OrderStatus, TimelineEntry};
+use super::model::{Fulfilment, OrderStatus};
 use crate::error::AppError;
-use crate::ui::{ErrorView, Loading, Pager, page_param, uuid_param, when_loaded};
+use crate::ui::{ErrorView, Loading, Pager, follow_feed, page_param, uuid_param, when_loaded};
 
 /// The store's sections (shown on every merchant store page).
 #[component]
@@ -41,32 +41,6 @@ pub fn StoreNav(store_id: Uuid, #[prop(into)] current: String) -> impl IntoView 
             }).collect_view()}
         </nav>
     }
-}
-
-/// Follows a live feed (browser only): `changed` runs on every `event`; `live` says whether
-/// the connection is up. EventSource reconnects by itself.
-pub fn follow_feed(
-    url: String,
-    event: &'static str,
-    changed: impl Fn() + 'static,
-    live: RwSignal<bool>,
-) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    let Ok(source) = web_sys::EventSource::new(&url) else {
-        return;
-    };
-    let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
-    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(true));
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
-    let _ = source.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
-    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    let held = send_wrapper::SendWrapper::new((source, on_event, on_open, on_error));
-    on_cleanup(move || {
-        let (source, ..) = held.take();
-        source.close();
-    });
 }
 
 /// A short two-tone chime through Web Audio (only after staff turned sound on: browsers
@@ -338,20 +312,6 @@ fn board_card(
     .into_any()
 }
 
-fn timeline_list(entries: Vec<TimelineEntry>) -> impl IntoView {
-    view! {
-        <ol class="timeline" data-test="timeline">
-            {entries.into_iter().rev().map(|e| view! {
-                <li data-test="timeline-entry" data-status=e.status.as_str()>
-                    <time datetime=e.at.to_rfc3339()>{e.at_local.clone()}</time>
-                    <strong>{e.status.label()}</strong>
-                    {(!e.reason.is_empty()).then(|| view! { <span class="muted">" · " {e.reason.clone()}</span> })}
-                </li>
-            }).collect_view()}
-        </ol>
-    }
-}
-
 #[derive(Clone, Copy)]
 struct OrderActions {
     accept: ServerAction<AcceptOrder>,
@@ -549,7 +509,7 @@ fn merchant_order_body(o: MerchantOrder, a: OrderActions) -> impl IntoView {
     let history = view! {
         <article class="card">
             <h2>"Timeline 时间线"</h2>
-            {timeline_list(o.timeline)}
+            {super::views::timeline_view(o.timeline)}
         </article>
     }
     .into_any();

@@ -17,7 +17,7 @@ use super::model::{
 use crate::addresses::api::my_addresses;
 use crate::error::AppError;
 use crate::payments::api::start_payment;
-use crate::ui::{ErrorView, Loading, Pager, page_param, uuid_param, when_loaded};
+use crate::ui::{ErrorView, Loading, Pager, follow_feed, page_param, uuid_param, when_loaded};
 
 /// Sends the browser to `url` (a provider's payment page is a full page load).
 fn go(url: &str) {
@@ -289,30 +289,7 @@ fn quote_summary(
     }
 }
 
-/// Follows an order's live feed (browser only): `changed` runs on every new event, `live`
-/// tells whether the connection is up. EventSource reconnects by itself and sends the last
-/// event id, so the server replays anything missed.
-fn follow_order(order_id: Uuid, after: i64, changed: impl Fn() + 'static, live: RwSignal<bool>) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    let url = format!("/api/live/orders/{order_id}?after={after}");
-    let Ok(source) = web_sys::EventSource::new(&url) else {
-        return;
-    };
-    let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
-    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(true));
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
-    let _ = source.add_event_listener_with_callback("order", on_event.as_ref().unchecked_ref());
-    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    let held = send_wrapper::SendWrapper::new((source, on_event, on_open, on_error));
-    on_cleanup(move || {
-        let (source, ..) = held.take();
-        source.close();
-    });
-}
-
-fn timeline_view(entries: Vec<TimelineEntry>) -> impl IntoView {
+pub(crate) fn timeline_view(entries: Vec<TimelineEntry>) -> impl IntoView {
     view! {
         <ol class="timeline" data-test="timeline">
             {entries.into_iter().rev().map(|e| view! {
@@ -386,7 +363,14 @@ pub fn OrderPage() -> impl IntoView {
                 .filter(|o| o.id == order_id)
                 .and_then(|o| o.timeline.last().map(|e| e.id))
                 .unwrap_or(0);
-            follow_order(order_id, after, move || version.update(|v| *v += 1), live);
+            // EventSource reconnects by itself and sends the last event id: the server replays
+            // anything missed.
+            follow_feed(
+                format!("/api/live/orders/{order_id}?after={after}"),
+                "order",
+                move || version.update(|v| *v += 1),
+                live,
+            );
         }
     });
     let pay = Action::new_unsync(|order_id: &Uuid| start_payment(*order_id));

@@ -104,6 +104,32 @@ pub fn Pager<T: 'static>(page: Page<T>, base: String) -> impl IntoView {
     }
 }
 
+/// Follows a live feed (browser only): `changed` runs on every `event`; `live` says whether
+/// the connection is up. EventSource reconnects by itself.
+pub fn follow_feed(
+    url: String,
+    event: &'static str,
+    changed: impl Fn() + 'static,
+    live: RwSignal<bool>,
+) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let Ok(source) = web_sys::EventSource::new(&url) else {
+        return;
+    };
+    let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(true));
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
+    let _ = source.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let held = send_wrapper::SendWrapper::new((source, on_event, on_open, on_error));
+    on_cleanup(move || {
+        let (source, ..) = held.take();
+        source.close();
+    });
+}
+
 /// A path parameter that must be a UUID (`None` when absent or malformed: the page shows 404).
 pub fn uuid_param(
     name: &'static str,
