@@ -953,3 +953,52 @@ async fn unanswered_missing_items_get_the_stores_default(pool: PgPool) {
     let timeline = order(&app, &s.cookie, o).await["timeline"].to_string();
     assert!(timeline.contains("missing: refunded"), "{timeline}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn declining_the_substitute_for_the_only_item_cancels_and_refunds_everything(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let staff = pharmacist(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-miss-3").await;
+    let o = order_id.as_str();
+    let sub = accept_and_find_substitute(&app, &pool, &staff, o).await;
+    let (status, body) = call(
+        &app,
+        "/api/report_missing_item",
+        &[
+            ("order_id", o),
+            ("product_id", &s.product),
+            ("missing_qty", "2"),
+            ("substitute_id", &sub),
+        ],
+        &staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let missing_id = order(&app, &s.cookie, o).await["missing_items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = call(
+        &app,
+        "/api/answer_missing_item",
+        &[("missing_id", &missing_id), ("take_substitute", "false")],
+        &s.cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status_of(&pool, o).await, "cancelled");
+    app::payments::service::deliver_outbox(&pool, &app.state.payments)
+        .await
+        .unwrap();
+    wait_for_status(&app, &s.cookie, o, "refunded").await;
+    let (paid, refunded): (i64, i64) = sqlx::query_as(
+        "select (select amount_fen from payments where order_id = $1::uuid and status = 'succeeded'),
+                (select sum(amount_fen)::bigint from refunds where order_id = $1::uuid and status = 'succeeded')",
+    )
+    .bind(o)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(refunded, paid, "fees and tip too");
+}

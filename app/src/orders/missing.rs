@@ -26,7 +26,7 @@ pub async fn report_missing(
     substitute: Option<Uuid>,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let order = lock_store_order(&mut tx, order_id, user_id).await?;
+    let mut order = lock_store_order(&mut tx, order_id, user_id).await?;
     if !matches!(order.status, OrderStatus::Accepted | OrderStatus::Picking) {
         return Err(AppError::conflict(format!(
             "This order is {} now: report missing items while picking.",
@@ -128,7 +128,7 @@ pub async fn report_missing(
     )
     .await?;
     if sub_name.is_none() {
-        resolve(&mut tx, &order, id, false, "store").await?;
+        resolve(&mut tx, &mut order, id, false, "store").await?;
     }
     enqueue(
         &mut tx,
@@ -155,8 +155,15 @@ pub async fn answer(
     .await?
     .ok_or(AppError::NotFound)?;
     let mut tx = pool.begin().await?;
-    let order = lock_own_order(&mut tx, order_id, customer_id).await?;
-    resolve(&mut tx, &order, exception_id, take_substitute, "customer").await?;
+    let mut order = lock_own_order(&mut tx, order_id, customer_id).await?;
+    resolve(
+        &mut tx,
+        &mut order,
+        exception_id,
+        take_substitute,
+        "customer",
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -174,12 +181,12 @@ pub async fn resolve_timed_out(pool: &PgPool) -> Result<usize, AppError> {
     let mut done = 0;
     for d in due {
         let mut tx = pool.begin().await?;
-        let Some(order) = lock_order(&mut tx, d.order_id).await? else {
+        let Some(mut order) = lock_order(&mut tx, d.order_id).await? else {
             continue;
         };
         match resolve(
             &mut tx,
-            &order,
+            &mut order,
             d.id,
             d.missing_default == "substitute",
             "timeout",
@@ -201,7 +208,7 @@ pub async fn resolve_timed_out(pool: &PgPool) -> Result<usize, AppError> {
 /// Applies a choice to an open exception (the order is locked by the caller).
 async fn resolve(
     tx: &mut Transaction<'_, Postgres>,
-    order: &LockedOrder,
+    order: &mut LockedOrder,
     exception_id: Uuid,
     take_substitute: bool,
     by: &str,
@@ -336,6 +343,41 @@ async fn resolve(
     )
     .execute(&mut **tx)
     .await?;
+    // The only item was missing and no substitute taken: nothing is left to deliver, so the
+    // order is cancelled and everything still paid (fees, tip) refunded as well.
+    let lines_left = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from order_items where order_id = $1"#,
+        order.id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if lines_left == 0 {
+        record_event(
+            tx,
+            order.id,
+            Some(order.status),
+            order.status,
+            ActorKind::System,
+            None,
+            &reason,
+        )
+        .await?;
+        super::lifecycle::transition(
+            tx,
+            order,
+            super::model::OrderAction::ApproveCancel,
+            ActorKind::Merchant,
+            None,
+            "Nothing left to deliver after the missing item",
+        )
+        .await?;
+        return crate::payments::service::queue_refund(
+            tx,
+            order.id,
+            "Nothing left to deliver after the missing item",
+        )
+        .await;
+    }
     let actor = match by {
         "customer" => ActorKind::Customer,
         "store" => ActorKind::Merchant,
