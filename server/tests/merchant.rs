@@ -477,7 +477,7 @@ async fn store_pickup_is_handed_over_only_with_the_customers_code(pool: PgPool) 
         &courier,
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::CONFLICT);
     let (status, body) = call(
         &app,
         "/api/collect_order",
@@ -768,6 +768,11 @@ async fn missing_items_are_substituted_or_refunded_as_the_customer_chooses(pool:
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         report("1", sub.clone()).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a substitute is offered for one line at a time"
+    );
+    assert_eq!(
+        report("1", String::new()).await.0,
         StatusCode::CONFLICT,
         "one open question per line"
     );
@@ -1001,4 +1006,68 @@ async fn declining_the_substitute_for_the_only_item_cancels_and_refunds_everythi
     .await
     .unwrap();
     assert_eq!(refunded, paid, "fees and tip too");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_shortfall_refunds_the_item_and_keeps_the_discount_the_customer_earned(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let staff = pharmacist(&app, &pool).await;
+    // Spend-and-save at the pharmacy: the two boxes in the cart just reach it.
+    let unit: i64 = sqlx::query_scalar("select price_fen from products where id = $1::uuid")
+        .bind(&s.product)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update stores set discount_threshold_fen = $2, discount_fen = 100 where id = $1::uuid",
+    )
+    .bind(&s.store)
+    .bind(unit * 2)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let order_id = paid_order(&app, &pool, &s, "key-miss-4").await;
+    let o = order_id.as_str();
+    let (paid, discount): (i64, i64) =
+        sqlx::query_as("select total_fen, discount_fen from orders where id = $1::uuid")
+            .bind(o)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(discount, 100);
+    let (status, _) = call(
+        &app,
+        "/api/accept_order",
+        &[("order_id", o), ("prep_min", "10")],
+        &staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(
+        &app,
+        "/api/report_missing_item",
+        &[
+            ("order_id", o),
+            ("product_id", &s.product),
+            ("missing_qty", "1"),
+            ("substitute_id", ""),
+        ],
+        &staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (total, discount_now, refund): (i64, i64, i64) = sqlx::query_as(
+        "select o.total_fen, o.discount_fen, (select sum(amount_fen)::bigint from refunds r where r.order_id = o.id)
+         from orders o where o.id = $1::uuid",
+    )
+    .bind(o)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (total, discount_now, refund),
+        (paid - unit, 100, unit),
+        "the missing box is refunded in full; the discount stays"
+    );
 }

@@ -420,6 +420,15 @@ pub async fn courier_pickup(
     let mut order = lock_order(&mut tx, order_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // The state first: a code says nothing about an order that is not waiting for a courier.
+    order
+        .status
+        .next(
+            OrderAction::CourierPickup,
+            ActorKind::Courier,
+            order.fulfilment,
+        )
+        .map_err(|_| AppError::conflict("This order is not waiting for a courier."))?;
     let expected = sqlx::query_scalar!("select handover_code from orders where id = $1", order.id)
         .fetch_one(&mut *tx)
         .await?;
@@ -652,7 +661,7 @@ pub async fn today(pool: &PgPool, store_id: Uuid) -> Result<StoreToday, AppError
                       date_trunc('day', now() at time zone s.time_zone) at time zone s.time_zone as start
                from stores s where s.id = $1
            ), o as (
-               select o.id, o.number, o.status, o.total_fen, o.paid_at,
+               select o.id, o.number, o.status, o.total_fen, o.paid_at, o.release_at,
                       coalesce(o.scheduled_for + interval '30 minutes',
                                o.paid_at + make_interval(mins => o.eta_min)) as promised
                from orders o join day on o.store_id = day.id
@@ -681,7 +690,9 @@ pub async fn today(pool: &PgPool, store_id: Uuid) -> Result<StoreToday, AppError
                    where r.order_id in (select id from o) and r.status <> 'failed')::bigint as "refunded!",
                   (select count(*) from orders x where x.store_id = day.id
                    and x.status in ('placed', 'accepted', 'picking', 'ready')) as "open_now!",
-                  (select avg(extract(epoch from accepted - placed)) / 60 from e)::float8 as accept_min,
+                  -- a scheduled order is due at its release time, not when it was paid
+                  (select avg(extract(epoch from e.accepted - greatest(e.placed, o.release_at))) / 60
+                   from e join o on o.id = e.order_id)::float8 as accept_min,
                   (select count(*) from e where accepted is not null and placed is not null) as "accept_n!",
                   (select avg(extract(epoch from ready - accepted)) / 60 from e)::float8 as pick_min,
                   (select count(*) from e where ready is not null and accepted is not null) as "pick_n!",

@@ -83,6 +83,8 @@ pub async fn collect_order(order_id: Uuid, code: String) -> Result<(), AppError>
 #[server(endpoint = "courier_pickup")]
 pub async fn courier_pickup(order_id: Uuid, code: String) -> Result<(), AppError> {
     let user = auth::require_role(Role::Courier).await?;
+    // A 6-digit code is guessable: each address gets a limited number of tries.
+    auth::throttle_anonymous()?;
     let code = board::parse_code(&code)?;
     merchant::courier_pickup(&context::state()?.pool, user.id, order_id, &code).await
 }

@@ -64,7 +64,9 @@ pub async fn report_missing(
                 r#"select p.name, p.price_fen, (l.on_hand - l.reserved) as "available!"
                    from products p join stock_levels l on l.product_id = p.id and l.store_id = p.store_id
                    where p.id = $1 and p.store_id = $2 and p.listed
-                     and not exists (select 1 from order_items i where i.order_id = $3 and i.product_id = p.id)"#,
+                     and not exists (select 1 from order_items i where i.order_id = $3 and i.product_id = p.id)
+                     and not exists (select 1 from order_exceptions e where e.order_id = $3
+                                     and e.status = 'open' and e.substitute_product_id = p.id)"#,
                 sub,
                 order.store_id,
                 order.id
@@ -74,7 +76,7 @@ pub async fn report_missing(
             .ok_or_else(|| {
                 AppError::validation(
                     "substitute",
-                    "Choose a substitute from this store's shelf that is not already in the order.",
+                    "Choose a substitute from this store's shelf that is not already in the order or offered for another line.",
                 )
             })?;
             if s.available < missing_qty {
@@ -199,7 +201,8 @@ pub async fn resolve_timed_out(pool: &PgPool) -> Result<usize, AppError> {
             }
             // Answered a moment ago: nothing to do.
             Err(AppError::Conflict { .. }) => {}
-            Err(e) => return Err(e),
+            // One question that cannot be settled must not hold up the others.
+            Err(e) => tracing::error!("settling missing item {} failed: {e}", d.id),
         }
     }
     Ok(done)
@@ -295,7 +298,10 @@ async fn resolve(
             let charged = (*price).min(e.unit_price_fen);
             sqlx::query!(
                 "insert into order_items (order_id, product_id, name, unit, unit_price_fen, quantity, picked_at)
-                 values ($1, $2, $3, $4, $5, $6, now())",
+                 values ($1, $2, $3, $4, $5, $6, now())
+                 on conflict (order_id, product_id) do update
+                 set quantity = order_items.quantity + excluded.quantity,
+                     unit_price_fen = least(order_items.unit_price_fen, excluded.unit_price_fen)",
                 order.id,
                 sub,
                 name,
@@ -307,7 +313,12 @@ async fn resolve(
             .await?;
             sqlx::query!(
                 "insert into reservations (order_id, store_id, product_id, quantity, state, expires_at)
-                 values ($1, $2, $3, $4, 'committed', now())",
+                 values ($1, $2, $3, $4, 'committed', now())
+                 on conflict (order_id, product_id) do update
+                 set quantity = case when reservations.state = 'committed'
+                                     then reservations.quantity + excluded.quantity
+                                     else excluded.quantity end,
+                     state = 'committed', updated_at = now()",
                 order.id,
                 order.store_id,
                 sub,
@@ -395,29 +406,24 @@ async fn resolve(
     .await
 }
 
-/// Recomputes items and the spend-and-save discount from the lines; returns how much less
-/// the order costs now (to refund).
+/// Recomputes the items from the lines; returns how much less the order costs now (to
+/// refund). The shortfall is the store's: the spend-and-save discount the customer earned is
+/// kept, and the total never goes up.
 async fn reprice(tx: &mut Transaction<'_, Postgres>, order_id: Uuid) -> Result<i64, AppError> {
     let o = sqlx::query!(
-        r#"select o.items_fen, o.discount_fen, s.discount_threshold_fen, s.discount_fen as rule_off,
+        r#"select o.items_fen, o.total_fen,
                   (select coalesce(sum(i.unit_price_fen * i.quantity), 0) from order_items i
                    where i.order_id = o.id)::bigint as "items_now!"
-           from orders o join stores s on s.id = o.store_id where o.id = $1"#,
+           from orders o where o.id = $1"#,
         order_id
     )
     .fetch_one(&mut **tx)
     .await?;
-    let discount = match (o.discount_threshold_fen, o.rule_off) {
-        (Some(threshold), Some(off)) if o.items_now >= threshold => off,
-        _ => 0,
-    };
-    let less = (o.items_fen - o.items_now) - (o.discount_fen - discount);
+    let less = (o.items_fen - o.items_now).clamp(0, o.total_fen);
     sqlx::query!(
-        "update orders set items_fen = $2, discount_fen = $3, total_fen = total_fen - $4, updated_at = now()
-         where id = $1",
+        "update orders set items_fen = $2, total_fen = total_fen - $3, updated_at = now() where id = $1",
         order_id,
         o.items_now,
-        discount,
         less
     )
     .execute(&mut **tx)
@@ -486,6 +492,8 @@ pub async fn substitute_options(
                                    where i.order_id = $1)
              and p.listed and l.on_hand - l.reserved > 0
              and not exists (select 1 from order_items i where i.order_id = $1 and i.product_id = p.id)
+             and not exists (select 1 from order_exceptions e where e.order_id = $1
+                             and e.status = 'open' and e.substitute_product_id = p.id)
            order by c.position, p.name
            limit 200"#,
         order_id

@@ -373,27 +373,41 @@ async fn queue_refund_of_payment(
     .await
 }
 
-/// Queues a refund of `amount` from the order's successful payment (a price that went down
-/// after a change).
+/// Queues a refund of `amount` from the order's successful payments, oldest first, each up to
+/// what is left of it (an order paid in parts: the order and a top-up).
 pub async fn queue_partial_refund(
     tx: &mut Transaction<'_, Postgres>,
     order_id: Uuid,
     amount: Money,
     reason: &str,
 ) -> Result<(), AppError> {
-    let payment = sqlx::query_scalar!(
-        r#"select p.id from payments p
-           where p.order_id = $1 and p.status = 'succeeded'
-             and p.amount_fen - coalesce((select sum(r.amount_fen) from refunds r
-                                          where r.payment_id = p.id and r.status <> 'failed'), 0)::bigint >= $2
-           order by p.created_at limit 1"#,
-        order_id,
-        amount.fen()
+    let paid = sqlx::query!(
+        r#"select p.id, p.amount_fen - coalesce((select sum(r.amount_fen) from refunds r
+                                                  where r.payment_id = p.id and r.status <> 'failed'), 0)::bigint as "left!"
+           from payments p where p.order_id = $1 and p.status = 'succeeded'
+           order by p.created_at"#,
+        order_id
     )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| AppError::internal(format!("no payment of order {order_id} covers a refund of {amount}")))?;
-    queue_refund_of_payment(tx, payment, order_id, amount, reason).await
+    .fetch_all(&mut **tx)
+    .await?;
+    let available: i64 = paid.iter().map(|p| p.left.max(0)).sum();
+    if available < amount.fen() {
+        return Err(AppError::internal(format!(
+            "payments of order {order_id} cover {available} fen, not a refund of {amount}"
+        )));
+    }
+    let mut due = amount.fen();
+    for p in paid {
+        if due == 0 {
+            break;
+        }
+        let part = due.min(p.left.max(0));
+        if part > 0 {
+            queue_refund_of_payment(tx, p.id, order_id, Money::from_fen(part), reason).await?;
+            due -= part;
+        }
+    }
+    Ok(())
 }
 
 /// Queues a full refund of what was paid for the order (and not refunded yet).
