@@ -207,21 +207,7 @@ pub async fn merge_paid(
     )
     .execute(&mut **tx)
     .await?;
-    sqlx::query!(
-        "insert into reservations (order_id, store_id, product_id, quantity, state, expires_at)
-         values ($1, $2, $3, $4, 'committed', now())
-         on conflict (order_id, product_id) do update
-         set quantity = case when reservations.state = 'committed'
-                             then reservations.quantity + excluded.quantity
-                             else excluded.quantity end,
-             state = 'committed', updated_at = now()",
-        order.id,
-        order.store_id,
-        a.product_id,
-        a.quantity
-    )
-    .execute(&mut **tx)
-    .await?;
+    super::lifecycle::commit_added(tx, order.id, order.store_id, a.product_id, a.quantity).await?;
     sqlx::query!(
         "update orders set items_fen = items_fen + $2, discount_fen = discount_fen + $3,
                 total_fen = total_fen + $4, updated_at = now()

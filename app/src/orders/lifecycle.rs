@@ -195,6 +195,33 @@ pub async fn book_stock_to(
     Ok(())
 }
 
+/// Goods added to a paid order after checkout (a paid top-up, a substitute) are sold at once:
+/// their reservation row is committed, or grows if the product is already committed.
+pub async fn commit_added(
+    tx: &mut Transaction<'_, Postgres>,
+    order_id: Uuid,
+    store_id: Uuid,
+    product_id: Uuid,
+    quantity: i32,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "insert into reservations (order_id, store_id, product_id, quantity, state, expires_at)
+         values ($1, $2, $3, $4, 'committed', now())
+         on conflict (order_id, product_id) do update
+         set quantity = case when reservations.state = 'committed'
+                             then reservations.quantity + excluded.quantity
+                             else excluded.quantity end,
+             state = 'committed', updated_at = now()",
+        order_id,
+        store_id,
+        product_id,
+        quantity
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// An unpaid order gives its stock back.
 pub async fn release_held(
     tx: &mut Transaction<'_, Postgres>,

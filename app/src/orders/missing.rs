@@ -311,21 +311,8 @@ async fn resolve(
             )
             .execute(&mut **tx)
             .await?;
-            sqlx::query!(
-                "insert into reservations (order_id, store_id, product_id, quantity, state, expires_at)
-                 values ($1, $2, $3, $4, 'committed', now())
-                 on conflict (order_id, product_id) do update
-                 set quantity = case when reservations.state = 'committed'
-                                     then reservations.quantity + excluded.quantity
-                                     else excluded.quantity end,
-                     state = 'committed', updated_at = now()",
-                order.id,
-                order.store_id,
-                sub,
-                e.missing_qty
-            )
-            .execute(&mut **tx)
-            .await?;
+            super::lifecycle::commit_added(tx, order.id, order.store_id, *sub, e.missing_qty)
+                .await?;
             (
                 "substituted",
                 format!("{} × {} replaced by {name}", e.missing_qty, e.name),
