@@ -361,10 +361,12 @@ pub fn MerchantOrderPage() -> impl IntoView {
     );
     Effect::new(move |_| {
         if let Some(order_id) = id() {
-            // Starts after the last event, like the customer's page: only news wake it.
+            // Starts after the last event, like the customer's page: only news wake it (the
+            // loaded order may still be the previous one after in-app navigation).
             let after = order
                 .get_untracked()
                 .and_then(|r| r.ok())
+                .filter(|o| o.id == order_id)
                 .and_then(|o| o.timeline.last().map(|e| e.id))
                 .unwrap_or(0);
             follow_feed(
