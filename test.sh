@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# A CI machine builds once: incremental caches would only double the disk used by target/.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 total_start=$SECONDS
 step_start=$SECONDS
 step() {
   if [ -n "${current:-}" ]; then
-    printf '\033[1m[test]\033[0m %-34s done in %4ds\n' "$current" $((SECONDS - step_start))
+    printf '\033[1m[test]\033[0m %-34s done in %4ds (disk free: %s)\n' "$current" $((SECONDS - step_start)) \
+      "$(df -h --output=avail . | tail -1 | tr -d ' ')"
   fi
   current=$1
   step_start=$SECONDS
