@@ -1,7 +1,19 @@
-//! Songda's routing engine: pure Rust, no I/O, no async.
+//! Songda's routing engine: pure Rust, no I/O, no async, the same plan for the same seed and
+//! iteration count.
 //!
-//! For now it owns the geometry every other part agrees on (great-circle distance and the
-//! travel-time model); matching, insertion and local search build on these.
+//! It owns the geometry every other part agrees on (great-circle distance and the travel-time
+//! model), the pickup-and-delivery problem (`problem`), plans and their schedules
+//! (`solution`), the solver (`solver`: regret insertion, adaptive large neighbourhood search,
+//! guided ejection search for fewer routes), the file formats (`formats`) and a checker that
+//! shares no code with the solver (`check`).
+
+pub mod check;
+pub mod formats;
+pub mod problem;
+pub mod rng;
+pub mod solution;
+pub mod solver;
+pub mod synthetic;
 
 /// Mean Earth radius in metres (IUGG).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;

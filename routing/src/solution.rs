@@ -1,0 +1,419 @@
+//! Routes and solutions with the cached schedule data that makes insertion checks cheap:
+//! per position the service start, the load and the latest feasible start (Savelsbergh's
+//! forward time slack written as a latest start), so that testing one insertion is O(1) for
+//! hard time windows and a short walk when lateness must be priced.
+
+use crate::problem::Problem;
+
+const EPS: f64 = 1e-7;
+
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub vehicle: usize,
+    /// Start node, stops, end node.
+    pub nodes: Vec<usize>,
+    pub start: Vec<f64>,
+    pub load: Vec<i32>,
+    pub latest: Vec<f64>,
+    pub travel: f64,
+    pub late: f64,
+}
+
+impl Route {
+    pub fn empty(p: &Problem, vehicle: usize) -> Route {
+        let v = &p.vehicles[vehicle];
+        let mut r = Route {
+            vehicle,
+            nodes: vec![v.start_node, v.end_node],
+            start: Vec::new(),
+            load: Vec::new(),
+            latest: Vec::new(),
+            travel: 0.0,
+            late: 0.0,
+        };
+        r.update(p);
+        r
+    }
+
+    /// Stops between the start and end node.
+    pub fn stops(&self) -> &[usize] {
+        &self.nodes[1..self.nodes.len() - 1]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() == 2
+    }
+
+    /// Recomputes the schedule; returns whether the route is feasible.
+    pub fn update(&mut self, p: &Problem) -> bool {
+        let len = self.nodes.len();
+        let v = &p.vehicles[self.vehicle];
+        self.start.resize(len, 0.0);
+        self.load.resize(len, 0);
+        self.latest.resize(len, 0.0);
+        // Orders already on board are carried from the start.
+        let mut load0 = 0;
+        for &node in self.stops() {
+            let r = p.request_of[node];
+            if p.requests[r].on_board {
+                load0 += p.requests[r].size;
+            }
+        }
+        let mut feasible = load0 <= v.capacity;
+        self.start[0] = v.start_time;
+        self.load[0] = load0;
+        let mut travel = 0.0;
+        let mut late = 0.0;
+        for k in 1..len {
+            let (a, b) = (self.nodes[k - 1], self.nodes[k]);
+            let t = p.t(a, b);
+            travel += t;
+            let arrive = self.start[k - 1] + p.service[a] + t;
+            let s = if k == len - 1 {
+                arrive
+            } else {
+                arrive.max(p.ready[b])
+            };
+            self.start[k] = s;
+            if k < len - 1 {
+                if s > p.due[b] + EPS {
+                    feasible = false;
+                }
+                if s > p.deadline[b] {
+                    late += s - p.deadline[b];
+                }
+                self.load[k] = self.load[k - 1] + p.demand[b];
+                if self.load[k] > v.capacity {
+                    feasible = false;
+                }
+            } else {
+                self.load[k] = self.load[k - 1];
+                if s > v.end_due + EPS {
+                    feasible = false;
+                }
+            }
+        }
+        self.latest[len - 1] = v.end_due;
+        for k in (0..len - 1).rev() {
+            let (a, b) = (self.nodes[k], self.nodes[k + 1]);
+            let due = if k == 0 { f64::INFINITY } else { p.due[a] };
+            self.latest[k] = due.min(self.latest[k + 1] - p.t(a, b) - p.service[a]);
+        }
+        self.travel = travel;
+        self.late = late;
+        feasible
+    }
+
+    pub fn cost(&self, p: &Problem) -> f64 {
+        p.objective.travel_weight * self.travel + p.objective.late_weight * self.late
+    }
+}
+
+/// Where to put a request: pickup after position `i`, delivery after position `j` (`j ≥ i`;
+/// `j == i` puts the delivery right after the pickup). For an order on board only `j` counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Insertion {
+    pub route: usize,
+    pub i: usize,
+    pub j: usize,
+    pub cost: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Solution {
+    pub routes: Vec<Route>,
+    /// Requests not served.
+    pub unassigned: Vec<usize>,
+    /// The route serving each request.
+    pub route_of: Vec<Option<usize>>,
+}
+
+impl Solution {
+    /// One empty route per vehicle, every request unassigned.
+    pub fn empty(p: &Problem) -> Solution {
+        Solution {
+            routes: (0..p.vehicles.len()).map(|v| Route::empty(p, v)).collect(),
+            unassigned: (0..p.requests.len()).collect(),
+            route_of: vec![None; p.requests.len()],
+        }
+    }
+
+    /// A solution from stop lists per vehicle (request nodes); requests not listed stay
+    /// unassigned. Errors if a list is not a valid sequence for the problem.
+    pub fn from_routes(p: &Problem, lists: &[Vec<usize>]) -> Result<Solution, String> {
+        let mut s = Solution::empty(p);
+        let mut seen = vec![false; p.n];
+        for (v, list) in lists.iter().enumerate() {
+            if v >= s.routes.len() {
+                return Err("more routes than vehicles".into());
+            }
+            let route = &mut s.routes[v];
+            for &node in list {
+                let r = *p.request_of.get(node).ok_or("unknown node")?;
+                if r == usize::MAX || seen[node] {
+                    return Err(format!("node {node} is not a stop or repeats"));
+                }
+                seen[node] = true;
+                if p.requests[r].on_board && node == p.requests[r].pickup {
+                    return Err(format!(
+                        "order {} is on board: no pickup stop",
+                        p.requests[r].id
+                    ));
+                }
+                s.route_of[r] = Some(v);
+            }
+            let end = route.nodes.pop().unwrap_or(p.vehicles[v].end_node);
+            route.nodes.extend_from_slice(list);
+            route.nodes.push(end);
+            if !route.update(p) {
+                return Err(format!(
+                    "route of vehicle {} is infeasible",
+                    p.vehicles[v].id
+                ));
+            }
+        }
+        for (r, req) in p.requests.iter().enumerate() {
+            if let Some(v) = s.route_of[r] {
+                let need_pickup = !req.on_board;
+                if !seen[req.delivery] || (need_pickup && !seen[req.pickup]) {
+                    return Err(format!("order {} is split", req.id));
+                }
+                if req.fixed_vehicle.is_some_and(|f| f != v) {
+                    return Err(format!("order {} is on the wrong vehicle", req.id));
+                }
+                let route = &s.routes[v];
+                let pos = |n: usize| route.nodes.iter().position(|&x| x == n);
+                if need_pickup && pos(req.pickup) > pos(req.delivery) {
+                    return Err(format!("order {} is delivered before pickup", req.id));
+                }
+            }
+        }
+        s.unassigned = (0..p.requests.len())
+            .filter(|&r| s.route_of[r].is_none())
+            .collect();
+        Ok(s)
+    }
+
+    pub fn travel(&self) -> f64 {
+        self.routes.iter().map(|r| r.travel).sum()
+    }
+
+    pub fn late(&self) -> f64 {
+        self.routes.iter().map(|r| r.late).sum()
+    }
+
+    pub fn used_vehicles(&self) -> usize {
+        self.routes.iter().filter(|r| !r.is_empty()).count()
+    }
+
+    /// The objective value (vehicles are handled by the route-minimization phase).
+    pub fn cost(&self, p: &Problem) -> f64 {
+        let o = &p.objective;
+        o.travel_weight * self.travel()
+            + o.late_weight * self.late()
+            + o.unserved_penalty * self.unassigned.len() as f64
+    }
+
+    /// Removes request `r` from its route (no schedule update: call `refresh`).
+    pub fn remove_request(&mut self, p: &Problem, r: usize) -> Option<usize> {
+        let ri = self.route_of[r]?;
+        let req = &p.requests[r];
+        self.routes[ri]
+            .nodes
+            .retain(|&n| n != req.pickup && n != req.delivery);
+        self.route_of[r] = None;
+        self.unassigned.push(r);
+        Some(ri)
+    }
+
+    /// Applies an insertion found by `best_insertion` and updates the route's schedule.
+    pub fn insert(&mut self, p: &Problem, r: usize, ins: Insertion) {
+        let req = &p.requests[r];
+        let route = &mut self.routes[ins.route];
+        if req.on_board {
+            route.nodes.insert(ins.j + 1, req.delivery);
+        } else {
+            route.nodes.insert(ins.j + 1, req.delivery);
+            route.nodes.insert(ins.i + 1, req.pickup);
+        }
+        route.update(p);
+        self.route_of[r] = Some(ins.route);
+        if let Some(k) = self.unassigned.iter().position(|&x| x == r) {
+            self.unassigned.swap_remove(k);
+        }
+    }
+
+    /// Stop lists per vehicle.
+    pub fn stop_lists(&self) -> Vec<Vec<usize>> {
+        self.routes.iter().map(|r| r.stops().to_vec()).collect()
+    }
+}
+
+/// Calls `found(i, j, travel_delta)` for every feasible way to insert request `r` into
+/// `route` with respect to hard constraints (time windows, capacity, end due). Lateness is
+/// not included in the delta; see `lateness_after`.
+#[inline]
+pub fn for_each_insertion(
+    p: &Problem,
+    route: &Route,
+    r: usize,
+    mut found: impl FnMut(usize, usize, f64),
+) {
+    let req = &p.requests[r];
+    let cap = p.vehicles[route.vehicle].capacity;
+    let nodes = &route.nodes;
+    let last = nodes.len() - 1;
+    let (pu, de) = (req.pickup, req.delivery);
+    if req.on_board {
+        // The load is on board from the start: every position before the delivery carries it.
+        for j in 0..last {
+            if route.load[j] + req.size > cap {
+                break;
+            }
+            let (k, next) = (nodes[j], nodes[j + 1]);
+            let sd = (route.start[j] + p.service[k] + p.t(k, de)).max(p.ready[de]);
+            if sd > p.due[de] + EPS {
+                break;
+            }
+            let arr = sd + p.service[de] + p.t(de, next);
+            let sn = if j + 1 == last {
+                arr
+            } else {
+                arr.max(p.ready[next])
+            };
+            if sn <= route.latest[j + 1] + EPS {
+                found(j, j, p.t(k, de) + p.t(de, next) - p.t(k, next));
+            }
+        }
+        return;
+    }
+    let (svc_p, svc_d) = (p.service[pu], p.service[de]);
+    let (ready_p, due_p, ready_d, due_d) = (p.ready[pu], p.due[pu], p.ready[de], p.due[de]);
+    let t_pd = p.t(pu, de);
+    for i in 0..last {
+        if route.start[i] > due_p + EPS {
+            break;
+        }
+        if route.load[i] + req.size > cap {
+            continue;
+        }
+        let (a, b) = (nodes[i], nodes[i + 1]);
+        let sp = (route.start[i] + p.service[a] + p.t(a, pu)).max(ready_p);
+        if sp > due_p + EPS {
+            continue;
+        }
+        // Delivery right after the pickup.
+        let sd = (sp + svc_p + t_pd).max(ready_d);
+        if sd <= due_d + EPS {
+            let arr = sd + svc_d + p.t(de, b);
+            let sb = if i + 1 == last {
+                arr
+            } else {
+                arr.max(p.ready[b])
+            };
+            if sb <= route.latest[i + 1] + EPS {
+                found(i, i, p.t(a, pu) + t_pd + p.t(de, b) - p.t(a, b));
+            }
+        }
+        // Delivery later: walk the pushed schedule forward.
+        let delta_p = p.t(a, pu) + p.t(pu, b) - p.t(a, b);
+        let mut cur = sp;
+        let mut prev = pu;
+        let mut prev_svc = svc_p;
+        for j in i + 1..last {
+            let k = nodes[j];
+            cur = (cur + prev_svc + p.t(prev, k)).max(p.ready[k]);
+            if cur > route.latest[j] + EPS || route.load[j] + req.size > cap {
+                break;
+            }
+            if cur <= route.start[j] + EPS {
+                // The push has been absorbed by waiting: the rest of the route is as before.
+                // Continue with the cached schedule (cheaper, same result).
+                cur = route.start[j];
+            }
+            let next = nodes[j + 1];
+            let sd = (cur + p.service[k] + p.t(k, de)).max(ready_d);
+            if sd > due_d + EPS {
+                break;
+            }
+            let arr = sd + svc_d + p.t(de, next);
+            let sn = if j + 1 == last {
+                arr
+            } else {
+                arr.max(p.ready[next])
+            };
+            if sn <= route.latest[j + 1] + EPS {
+                found(i, j, delta_p + p.t(k, de) + p.t(de, next) - p.t(k, next));
+            }
+            prev = k;
+            prev_svc = p.service[k];
+        }
+    }
+}
+
+/// Total lateness of `route` after inserting request `r` at (`i`, `j`), by walking the
+/// changed part of the schedule.
+pub fn lateness_after(p: &Problem, route: &Route, r: usize, i: usize, j: usize) -> f64 {
+    let req = &p.requests[r];
+    let nodes = &route.nodes;
+    let last = nodes.len() - 1;
+    // Lateness before the first changed position is unchanged.
+    let first = if req.on_board { j } else { i };
+    let mut late: f64 = (1..=first)
+        .filter(|&k| k < last)
+        .map(|k| (route.start[k] - p.deadline[nodes[k]]).max(0.0))
+        .sum();
+    let mut time = route.start[first];
+    let mut prev = nodes[first];
+    let visit = |node: usize, time: &mut f64, prev: &mut usize, late: &mut f64| {
+        let s = (*time + p.service[*prev] + p.t(*prev, node)).max(p.ready[node]);
+        if s > p.deadline[node] {
+            *late += s - p.deadline[node];
+        }
+        *time = s;
+        *prev = node;
+    };
+    for k in first..last {
+        if k == i && !req.on_board {
+            visit(req.pickup, &mut time, &mut prev, &mut late);
+        }
+        if k == j {
+            visit(req.delivery, &mut time, &mut prev, &mut late);
+        }
+        if k + 1 < last {
+            visit(nodes[k + 1], &mut time, &mut prev, &mut late);
+        }
+    }
+    late
+}
+
+/// The cheapest feasible insertion of request `r` into route `ri`, by objective cost.
+pub fn best_in_route(p: &Problem, sol: &Solution, ri: usize, r: usize) -> Option<Insertion> {
+    let route = &sol.routes[ri];
+    if !p.allowed(r, route.vehicle) {
+        return None;
+    }
+    let w = &p.objective;
+    let mut best: Option<Insertion> = None;
+    let late_now = route.late;
+    for_each_insertion(p, route, r, |i, j, dt| {
+        let lower = w.travel_weight * dt;
+        if best.is_some_and(|b| lower >= b.cost) {
+            return;
+        }
+        let cost = if p.has_deadlines {
+            lower + w.late_weight * (lateness_after(p, route, r, i, j) - late_now)
+        } else {
+            lower
+        };
+        if best.is_none_or(|b| cost < b.cost) {
+            best = Some(Insertion {
+                route: ri,
+                i,
+                j,
+                cost,
+            });
+        }
+    });
+    best
+}

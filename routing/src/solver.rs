@@ -1,0 +1,855 @@
+//! The anytime solver: regret insertion to build a plan, then adaptive large neighbourhood
+//! search (ruin and recreate with simulated-annealing acceptance). For the classic benchmark
+//! (`minimize_vehicles`) a guided ejection search first removes whole routes, then the fleet
+//! stays fixed while distance is minimized.
+
+use std::time::{Duration, Instant};
+
+use crate::problem::Problem;
+use crate::rng::Rng;
+use crate::solution::{Insertion, Route, Solution, best_in_route, for_each_insertion};
+
+#[derive(Clone, Debug)]
+pub struct SolveOptions {
+    pub seed: u64,
+    pub time_limit: Duration,
+    /// Stop after this many ruin-and-recreate iterations (with the time limit, whichever
+    /// comes first). A fixed count with a generous time limit makes runs reproducible.
+    pub max_iterations: u64,
+    /// Share of the time spent removing routes when vehicles are minimized first.
+    pub fleet_share: f64,
+    /// Simulated-annealing temperatures at the start and end of the search, as fractions of
+    /// the average cost of one served order.
+    pub start_temperature: f64,
+    pub end_temperature: f64,
+    /// Benchmark mode: what an order left out costs the search (not the best plan), in
+    /// average order costs; 0 forbids leaving orders out.
+    pub search_out_penalty: f64,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions {
+            seed: 1,
+            time_limit: Duration::from_secs(1),
+            max_iterations: u64::MAX,
+            fleet_share: 0.5,
+            start_temperature: 0.3,
+            end_temperature: 0.003,
+            search_out_penalty: 2.0,
+        }
+    }
+}
+
+/// What the solver reports while it runs.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub elapsed: Duration,
+    pub iterations: u64,
+    pub vehicles: usize,
+    pub unserved: usize,
+    pub cost: f64,
+}
+
+struct Budget {
+    start: Instant,
+    limit: Duration,
+    max_iterations: u64,
+    iterations: u64,
+}
+
+impl Budget {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+    fn spent(&self) -> bool {
+        self.iterations >= self.max_iterations || self.elapsed() >= self.limit
+    }
+    /// Fraction of the budget used, in [0, 1].
+    fn fraction(&self) -> f64 {
+        let by_time = self.elapsed().as_secs_f64() / self.limit.as_secs_f64().max(1e-9);
+        let by_iter = if self.max_iterations == u64::MAX {
+            0.0
+        } else {
+            self.iterations as f64 / self.max_iterations as f64
+        };
+        by_time.max(by_iter).min(1.0)
+    }
+}
+
+/// Solves `p`, starting from `initial` when given (incremental re-planning keeps its routes
+/// and inserts what is new).
+pub fn solve(
+    p: &Problem,
+    initial: Option<Solution>,
+    opts: &SolveOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Solution {
+    let mut budget = Budget {
+        start: Instant::now(),
+        limit: opts.time_limit,
+        max_iterations: opts.max_iterations,
+        iterations: 0,
+    };
+    let mut rng = Rng::new(opts.seed);
+    let mut sol = initial.unwrap_or_else(|| Solution::empty(p));
+    let open_new = true;
+    regret_insert(p, &mut sol, &mut rng, 2, open_new, 0.0);
+    report(p, &sol, "construct", &budget, progress);
+
+    let mut search = Search::new(p);
+    if p.objective.minimize_vehicles {
+        let fleet_deadline = opts.time_limit.mul_f64(opts.fleet_share.clamp(0.0, 1.0));
+        // Distance search first for a short while gives the route removal a better start.
+        let warm = Budget {
+            start: budget.start,
+            limit: fleet_deadline.mul_f64(0.1),
+            max_iterations: opts.max_iterations / 10,
+            iterations: 0,
+        };
+        let mut warm = warm;
+        sol = search.run(p, opts, sol, &mut warm, &mut rng, false, progress);
+        budget.iterations += warm.iterations;
+        let mut fleet = Budget {
+            start: budget.start,
+            limit: fleet_deadline,
+            max_iterations: if opts.max_iterations == u64::MAX {
+                u64::MAX
+            } else {
+                (opts.max_iterations as f64 * opts.fleet_share) as u64
+            },
+            iterations: budget.iterations,
+        };
+        sol = minimize_fleet(p, sol, &mut fleet, &mut rng, progress);
+        budget.iterations = fleet.iterations;
+        report(p, &sol, "fleet", &budget, progress);
+    }
+    let sol = search.run(
+        p,
+        opts,
+        sol,
+        &mut budget,
+        &mut rng,
+        !p.objective.minimize_vehicles,
+        progress,
+    );
+    report(p, &sol, "done", &budget, progress);
+    sol
+}
+
+fn report(
+    p: &Problem,
+    sol: &Solution,
+    phase: &'static str,
+    budget: &Budget,
+    progress: &mut dyn FnMut(&Progress),
+) {
+    progress(&Progress {
+        phase,
+        elapsed: budget.elapsed(),
+        iterations: budget.iterations,
+        vehicles: sol.used_vehicles(),
+        unserved: sol.unassigned.len(),
+        cost: sol.cost(p),
+    });
+}
+
+/// Ordering of solutions: for the benchmark all orders served, then fewer vehicles, then
+/// distance; otherwise fewer unserved orders that are fixed to a courier (they are already
+/// promised), then the objective.
+fn key(p: &Problem, s: &Solution) -> (usize, usize, f64) {
+    if p.objective.minimize_vehicles {
+        // Every order must be served; only then do fewer routes count.
+        return (s.unassigned.len(), s.used_vehicles(), s.cost(p));
+    }
+    let fixed_unserved = s
+        .unassigned
+        .iter()
+        .filter(|&&r| p.requests[r].fixed_vehicle.is_some())
+        .count();
+    (fixed_unserved, 0, s.cost(p))
+}
+
+fn better(p: &Problem, a: &Solution, b: &Solution) -> bool {
+    let (ka, kb) = (key(p, a), key(p, b));
+    (ka.0, ka.1) < (kb.0, kb.1) || ((ka.0, ka.1) == (kb.0, kb.1) && ka.2 < kb.2 - 1e-9)
+}
+
+/// Scalar cost for simulated annealing (fixed orders left out weigh like a hundred orders).
+fn sa_cost(p: &Problem, s: &Solution) -> f64 {
+    let fixed_unserved = s
+        .unassigned
+        .iter()
+        .filter(|&&r| p.requests[r].fixed_vehicle.is_some())
+        .count();
+    s.cost(p) + 100.0 * p.objective.unserved_penalty * fixed_unserved as f64
+}
+
+/// The cheapest insertion of `r` over the allowed routes; `blink` skips each route with that
+/// probability (a little randomness keeps recreate from repeating itself).
+fn best_insertion(
+    p: &Problem,
+    sol: &Solution,
+    r: usize,
+    active: &[bool],
+    rng: &mut Rng,
+    blink: f64,
+) -> Option<Insertion> {
+    let mut best: Option<Insertion> = None;
+    for (ri, &open) in active.iter().enumerate() {
+        if !open || (blink > 0.0 && rng.unit() < blink) {
+            continue;
+        }
+        if let Some(ins) = best_in_route(p, sol, ri, r)
+            && best.is_none_or(|b| ins.cost < b.cost)
+        {
+            best = Some(ins);
+        }
+    }
+    best
+}
+
+/// Routes that may receive requests: all when new routes may open, else the used ones.
+fn active_routes(sol: &Solution, open_new: bool) -> Vec<bool> {
+    sol.routes
+        .iter()
+        .map(|r| open_new || !r.is_empty())
+        .collect()
+}
+
+/// Regret-k insertion of every unassigned request. With `open_new` empty routes are used
+/// (for the benchmark: one new route at a time, only when nothing else fits).
+fn regret_insert(
+    p: &Problem,
+    sol: &mut Solution,
+    rng: &mut Rng,
+    k: usize,
+    open_new: bool,
+    noise: f64,
+) {
+    let fleet_mode = p.objective.minimize_vehicles;
+    let mut active: Vec<bool> = if fleet_mode {
+        active_routes(sol, false)
+    } else {
+        active_routes(sol, open_new)
+    };
+    let mut pending: Vec<usize> = sol.unassigned.clone();
+    rng.shuffle(&mut pending);
+    let routes = sol.routes.len();
+    // cache[i][route]: best insertion of pending[i] into that route.
+    let mut cache: Vec<Vec<Option<Insertion>>> = pending
+        .iter()
+        .map(|&r| {
+            (0..routes)
+                .map(|ri| {
+                    if active[ri] {
+                        best_in_route(p, sol, ri, r)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut costs: Vec<f64> = Vec::with_capacity(routes);
+    while !pending.is_empty() {
+        let mut choice: Option<(usize, f64, Insertion)> = None;
+        for (idx, row) in cache.iter().enumerate() {
+            costs.clear();
+            let mut best: Option<Insertion> = None;
+            for ins in row.iter().flatten() {
+                costs.push(ins.cost);
+                if best.is_none_or(|b| ins.cost < b.cost) {
+                    best = Some(*ins);
+                }
+            }
+            let Some(best) = best else { continue };
+            let kk = k.min(costs.len()).max(1);
+            if costs.len() > 1 {
+                costs.select_nth_unstable_by(kk - 1, |a, b| a.total_cmp(b));
+            }
+            let mut regret: f64 = costs[..kk].iter().map(|c| c - best.cost).sum();
+            if costs.len() < k {
+                // Few options left: insert before they disappear.
+                regret += 1e9 * (k - costs.len()) as f64;
+            }
+            if noise > 0.0 {
+                regret *= 1.0 + noise * (rng.unit() - 0.5);
+            }
+            let better = match choice {
+                None => true,
+                Some((_, rg, b)) => regret > rg || (regret == rg && best.cost < b.cost),
+            };
+            if better {
+                choice = Some((idx, regret, best));
+            }
+        }
+        let Some((idx, _, ins)) = choice else {
+            // Nothing fits in the open routes: open one more if allowed, else stop.
+            if open_new
+                && fleet_mode
+                && let Some(ri) = (0..routes).find(|&ri| !active[ri] && sol.routes[ri].is_empty())
+            {
+                active[ri] = true;
+                for (i, &r) in pending.iter().enumerate() {
+                    cache[i][ri] = best_in_route(p, sol, ri, r);
+                }
+                continue;
+            }
+            break;
+        };
+        let r = pending.swap_remove(idx);
+        cache.swap_remove(idx);
+        sol.insert(p, r, ins);
+        for (i, &q) in pending.iter().enumerate() {
+            cache[i][ins.route] = best_in_route(p, sol, ins.route, q);
+        }
+    }
+}
+
+/// Greedy insertion in a randomized order with blinks (as in slack induction by string
+/// removals): cheap, and the varied order is what makes it a good recreate.
+fn greedy_insert(p: &Problem, sol: &mut Solution, rng: &mut Rng, active: &[bool]) {
+    let mut order = sol.unassigned.clone();
+    match rng.below(4) {
+        0 => rng.shuffle(&mut order),
+        1 => order.sort_by(|&a, &b| p.requests[b].size.cmp(&p.requests[a].size)),
+        2 => order.sort_by(|&a, &b| {
+            let (da, db) = (p.due[p.requests[a].delivery], p.due[p.requests[b].delivery]);
+            da.total_cmp(&db)
+        }),
+        _ => order.sort_by(|&a, &b| {
+            let (ra, rb) = (p.ready[p.requests[a].pickup], p.ready[p.requests[b].pickup]);
+            ra.total_cmp(&rb)
+        }),
+    }
+    for r in order {
+        if let Some(ins) = best_insertion(p, sol, r, active, rng, 0.01) {
+            sol.insert(p, r, ins);
+        }
+    }
+}
+
+const RUINS: usize = 5;
+const RECREATES: usize = 3;
+
+struct Search {
+    ruin_weight: [f64; RUINS],
+    ruin_score: [f64; RUINS],
+    ruin_used: [u32; RUINS],
+    recreate_weight: [f64; RECREATES],
+    recreate_score: [f64; RECREATES],
+    recreate_used: [u32; RECREATES],
+}
+
+impl Search {
+    fn new(_p: &Problem) -> Search {
+        Search {
+            ruin_weight: [1.0; RUINS],
+            ruin_score: [0.0; RUINS],
+            ruin_used: [0; RUINS],
+            recreate_weight: [1.0; RECREATES],
+            recreate_score: [0.0; RECREATES],
+            recreate_used: [0; RECREATES],
+        }
+    }
+
+    fn pick(weights: &[f64], rng: &mut Rng) -> usize {
+        let total: f64 = weights.iter().sum();
+        let mut x = rng.unit() * total;
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        weights.len() - 1
+    }
+
+    /// Ruin and recreate until the budget is spent; returns the best solution seen.
+    /// With `open_new` empty routes may receive orders (O2O: idle couriers), otherwise the
+    /// fleet stays as it is or shrinks.
+    #[expect(clippy::too_many_arguments, reason = "the search's inputs, each used")]
+    fn run(
+        &mut self,
+        p: &Problem,
+        opts: &SolveOptions,
+        start: Solution,
+        budget: &mut Budget,
+        rng: &mut Rng,
+        open_new: bool,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Solution {
+        let n_req = p.requests.len().max(1);
+        let mut current = start;
+        // The benchmark's "serve everything" is a hard rule for the best plan only: the search
+        // itself may pass through plans with a few orders out (priced like a long detour),
+        // which is how it gets from one tight fleet plan to a better one.
+        let per_order0 = (current.travel() * p.objective.travel_weight / n_req as f64).max(1e-6);
+        let out_penalty = if p.objective.minimize_vehicles && opts.search_out_penalty > 0.0 {
+            opts.search_out_penalty * per_order0
+        } else {
+            p.objective.unserved_penalty
+        };
+        let sa_cost = |p: &Problem, s: &Solution| {
+            sa_cost(p, s) - (p.objective.unserved_penalty - out_penalty) * s.unassigned.len() as f64
+        };
+        let mut current_cost = sa_cost(p, &current);
+        let mut best = current.clone();
+        // Temperatures relative to the cost of one served order, so one setting fits every
+        // scale (metres, seconds, benchmark units).
+        let per_order = (current.travel() * p.objective.travel_weight / n_req as f64).max(1e-6);
+        let t0 = opts.start_temperature * per_order;
+        let t1 = opts.end_temperature * per_order;
+        let start_fraction = budget.fraction();
+        let mut last_report = Instant::now();
+        let max_remove = (n_req as f64 * 0.3).clamp(1.0, 40.0) as usize;
+        while !budget.spent() {
+            budget.iterations += 1;
+            let f = ((budget.fraction() - start_fraction) / (1.0 - start_fraction).max(1e-9))
+                .clamp(0.0, 1.0);
+            let temperature = t0 * (t1 / t0).powf(f);
+            let mut cand = current.clone();
+            let active = active_routes(&cand, open_new);
+            let q = rng.range(1.min(max_remove), max_remove.max(1));
+            let ruin = Self::pick(&self.ruin_weight, rng);
+            ruin_with(p, &mut cand, ruin, q, rng);
+            let recreate = Self::pick(&self.recreate_weight, rng);
+            match recreate {
+                0 => greedy_insert(p, &mut cand, rng, &active),
+                1 => regret_insert(p, &mut cand, rng, 2, open_new, 0.0),
+                _ => regret_insert(p, &mut cand, rng, 3, open_new, 0.2),
+            }
+            if !open_new {
+                // Routes emptied by the ruin may not be refilled: the fleet only shrinks.
+                debug_assert!(
+                    cand.routes
+                        .iter()
+                        .zip(&active)
+                        .all(|(r, a)| *a || r.is_empty())
+                );
+            }
+            let cand_cost = sa_cost(p, &cand);
+            let mut score = 0.0;
+            if better(p, &cand, &best) {
+                best = cand.clone();
+                score = 33.0;
+            }
+            if cand_cost < current_cost - temperature * rng.unit().max(1e-300).ln() {
+                if score == 0.0 {
+                    score = if cand_cost < current_cost { 9.0 } else { 13.0 };
+                }
+                current = cand;
+                current_cost = cand_cost;
+            }
+            self.ruin_score[ruin] += score;
+            self.ruin_used[ruin] += 1;
+            self.recreate_score[recreate] += score;
+            self.recreate_used[recreate] += 1;
+            if budget.iterations.is_multiple_of(100) {
+                adapt(
+                    &mut self.ruin_weight,
+                    &mut self.ruin_score,
+                    &mut self.ruin_used,
+                );
+                adapt(
+                    &mut self.recreate_weight,
+                    &mut self.recreate_score,
+                    &mut self.recreate_used,
+                );
+            }
+            if last_report.elapsed() >= Duration::from_millis(500) {
+                last_report = Instant::now();
+                report(p, &best, "search", budget, progress);
+            }
+        }
+        best
+    }
+}
+
+fn adapt(weight: &mut [f64], score: &mut [f64], used: &mut [u32]) {
+    for i in 0..weight.len() {
+        if used[i] > 0 {
+            weight[i] = 0.8 * weight[i] + 0.2 * (score[i] / used[i] as f64).max(0.5);
+        }
+        score[i] = 0.0;
+        used[i] = 0;
+    }
+}
+
+/// Requests served by a route, each once.
+fn requests_in(p: &Problem, route: &Route) -> Vec<usize> {
+    let mut out = Vec::new();
+    for &node in route.stops() {
+        let r = p.request_of[node];
+        if node == p.requests[r].delivery {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn remove_all(p: &Problem, sol: &mut Solution, requests: &[usize]) {
+    let mut touched = vec![false; sol.routes.len()];
+    for &r in requests {
+        if let Some(ri) = sol.remove_request(p, r) {
+            touched[ri] = true;
+        }
+    }
+    for (ri, t) in touched.into_iter().enumerate() {
+        if t {
+            sol.routes[ri].update(p);
+        }
+    }
+}
+
+fn ruin_with(p: &Problem, sol: &mut Solution, op: usize, q: usize, rng: &mut Rng) {
+    let assigned: Vec<usize> = (0..p.requests.len())
+        .filter(|&r| sol.route_of[r].is_some())
+        .collect();
+    if assigned.is_empty() {
+        return;
+    }
+    let q = q.min(assigned.len());
+    let mut chosen: Vec<usize> = Vec::with_capacity(q);
+    let mut taken = vec![false; p.requests.len()];
+    let mut take = |r: usize, chosen: &mut Vec<usize>| {
+        if !taken[r] && sol.route_of[r].is_some() {
+            taken[r] = true;
+            chosen.push(r);
+        }
+    };
+    match op {
+        // Random requests.
+        0 => {
+            while chosen.len() < q {
+                take(assigned[rng.below(assigned.len())], &mut chosen);
+            }
+        }
+        // Related requests: near in space and time to one already chosen.
+        1 => {
+            take(assigned[rng.below(assigned.len())], &mut chosen);
+            let mut guard = 0;
+            while chosen.len() < q && guard < 10 * q {
+                guard += 1;
+                let seed = chosen[rng.below(chosen.len())];
+                let req = &p.requests[seed];
+                let node = if rng.unit() < 0.5 {
+                    req.pickup
+                } else {
+                    req.delivery
+                };
+                let list = &p.neighbours[node];
+                if list.is_empty() {
+                    break;
+                }
+                // Skewed towards the nearest.
+                let k = ((rng.unit().powi(3)) * list.len() as f64) as usize;
+                take(
+                    p.request_of[list[k.min(list.len() - 1)] as usize],
+                    &mut chosen,
+                );
+            }
+            while chosen.len() < q {
+                take(assigned[rng.below(assigned.len())], &mut chosen);
+            }
+        }
+        // Strings of consecutive stops in routes near a seed (slack induction by string
+        // removals), with their partner stops.
+        2 => {
+            let seed = assigned[rng.below(assigned.len())];
+            let seed_node = p.requests[seed].delivery;
+            let mut routes_done = vec![false; sol.routes.len()];
+            let max_len = 10usize;
+            let mut candidates = vec![seed_node as u32];
+            candidates.extend_from_slice(&p.neighbours[seed_node]);
+            for &c in &candidates {
+                if chosen.len() >= q {
+                    break;
+                }
+                let r = p.request_of[c as usize];
+                let Some(ri) = sol.route_of[r] else { continue };
+                if routes_done[ri] {
+                    continue;
+                }
+                routes_done[ri] = true;
+                let route = &sol.routes[ri];
+                let stops = route.stops();
+                let Some(pos) = stops.iter().position(|&x| x == c as usize) else {
+                    continue;
+                };
+                let len = rng.range(1, max_len.min(stops.len()));
+                let lo = pos.saturating_sub(rng.below(len)).min(stops.len() - len);
+                for &node in &stops[lo..lo + len] {
+                    take(p.request_of[node], &mut chosen);
+                }
+            }
+        }
+        // Worst: requests whose removal saves the most travel.
+        3 => {
+            let mut gains: Vec<(f64, usize)> = assigned
+                .iter()
+                .map(|&r| {
+                    let route = &sol.routes[sol.route_of[r].unwrap_or(0)];
+                    (removal_gain(p, route, r), r)
+                })
+                .collect();
+            gains.sort_by(|a, b| b.0.total_cmp(&a.0));
+            while chosen.len() < q && !gains.is_empty() {
+                let k = ((rng.unit().powi(4)) * gains.len() as f64) as usize;
+                let (_, r) = gains.remove(k.min(gains.len() - 1));
+                take(r, &mut chosen);
+            }
+        }
+        // A whole route (or two when the fleet is free to reorganize).
+        _ => {
+            let used: Vec<usize> = (0..sol.routes.len())
+                .filter(|&ri| !sol.routes[ri].is_empty())
+                .collect();
+            let ri = used[rng.below(used.len())];
+            for r in requests_in(p, &sol.routes[ri]) {
+                take(r, &mut chosen);
+            }
+        }
+    }
+    remove_all(p, sol, &chosen);
+}
+
+/// Travel saved by taking request `r` out of `route`.
+fn removal_gain(p: &Problem, route: &Route, r: usize) -> f64 {
+    let req = &p.requests[r];
+    let nodes = &route.nodes;
+    let mut gain = 0.0;
+    let mut k = 1;
+    while k < nodes.len() - 1 {
+        let n = nodes[k];
+        if n == req.pickup || n == req.delivery {
+            // Consecutive pickup+delivery count as one detour.
+            let mut end = k;
+            if end + 1 < nodes.len() - 1 && (nodes[end + 1] == req.delivery) && n == req.pickup {
+                end += 1;
+            }
+            let (a, b) = (nodes[k - 1], nodes[end + 1]);
+            let inner: f64 = (k..end).map(|x| p.t(nodes[x], nodes[x + 1])).sum();
+            gain += p.t(a, nodes[k]) + inner + p.t(nodes[end], b) - p.t(a, b);
+            k = end + 1;
+        } else {
+            k += 1;
+        }
+    }
+    gain
+}
+
+/// Guided ejection search (Nagata & Kobayashi): take a route out, put its requests in a
+/// pool, and insert them back into the other routes, ejecting the requests that have been
+/// ejected least often when nothing fits. Repeats while the budget lasts.
+fn minimize_fleet(
+    p: &Problem,
+    mut sol: Solution,
+    budget: &mut Budget,
+    rng: &mut Rng,
+    progress: &mut dyn FnMut(&Progress),
+) -> Solution {
+    let total: i32 = p.requests.iter().map(|r| r.size).sum();
+    let cap = p
+        .vehicles
+        .iter()
+        .map(|v| v.capacity)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let lower = ((total + cap - 1) / cap).max(1) as usize;
+    while !budget.spent() && sol.unassigned.is_empty() && sol.used_vehicles() > lower {
+        match remove_one_route(p, &sol, budget, rng) {
+            Some(s) => {
+                sol = s;
+                report(p, &sol, "fleet", budget, progress);
+            }
+            None => break,
+        }
+    }
+    sol
+}
+
+fn remove_one_route(
+    p: &Problem,
+    sol: &Solution,
+    budget: &mut Budget,
+    rng: &mut Rng,
+) -> Option<Solution> {
+    let mut s = sol.clone();
+    let used: Vec<usize> = (0..s.routes.len())
+        .filter(|&ri| !s.routes[ri].is_empty())
+        .collect();
+    let gone = used[rng.below(used.len())];
+    let mut pool = requests_in(p, &s.routes[gone]);
+    remove_all(p, &mut s, &pool);
+    let active: Vec<bool> = s.routes.iter().map(|r| !r.is_empty()).collect();
+    let mut penalty = vec![1u32; p.requests.len()];
+    let mut scratch = s.routes[0].clone();
+    while let Some(r) = pool.pop() {
+        budget.iterations += 1;
+        if budget.spent() {
+            return None;
+        }
+        if let Some(ins) = best_insertion(p, &s, r, &active, rng, 0.0) {
+            s.insert(p, r, ins);
+            continue;
+        }
+        penalty[r] += 1;
+        let mut best: Option<(u32, usize, Vec<usize>)> = None;
+        for (ri, &open) in active.iter().enumerate() {
+            if !open || !p.allowed(r, s.routes[ri].vehicle) {
+                continue;
+            }
+            let inside = requests_in(p, &s.routes[ri]);
+            let kmax = if inside.len() <= 12 { 3 } else { 2 };
+            let mut here = Ejection {
+                bound: best.as_ref().map_or(u32::MAX, |b| b.0),
+                set: None,
+                ties: 0,
+            };
+            let mut subset = Vec::with_capacity(kmax);
+            ejections(
+                p,
+                &s.routes[ri],
+                &mut scratch,
+                r,
+                &inside,
+                0,
+                kmax,
+                0,
+                &penalty,
+                &mut subset,
+                &mut here,
+                rng,
+            );
+            if let Some(set) = here.set {
+                let take = match &best {
+                    None => true,
+                    Some((b, _, _)) => here.bound < *b || (here.bound == *b && rng.below(2) == 0),
+                };
+                if take {
+                    best = Some((here.bound, ri, set));
+                }
+            }
+        }
+        let (_, ri, ejected) = best?;
+        remove_all(p, &mut s, &ejected);
+        let ins = best_in_route(p, &s, ri, r)?;
+        s.insert(p, r, ins);
+        pool.extend(ejected);
+        perturb(p, &mut s, &active, rng, 30);
+    }
+    Some(s)
+}
+
+/// The cheapest ejection found so far in one route.
+struct Ejection {
+    bound: u32,
+    set: Option<Vec<usize>>,
+    ties: u32,
+}
+
+/// Enumerates sets of up to `kmax` requests of `route` whose ejection lets `r` in and keeps
+/// the one with the smallest penalty sum (ties broken at random); costlier sets are pruned.
+#[expect(clippy::too_many_arguments, reason = "a recursive enumeration's state")]
+fn ejections(
+    p: &Problem,
+    route: &Route,
+    scratch: &mut Route,
+    r: usize,
+    inside: &[usize],
+    from: usize,
+    kmax: usize,
+    sum: u32,
+    penalty: &[u32],
+    subset: &mut Vec<usize>,
+    best: &mut Ejection,
+    rng: &mut Rng,
+) {
+    for k in from..inside.len() {
+        let q = inside[k];
+        if p.requests[q].fixed_vehicle.is_some() {
+            continue;
+        }
+        let s2 = sum + penalty[q];
+        if s2 > best.bound {
+            continue;
+        }
+        subset.push(q);
+        scratch.vehicle = route.vehicle;
+        scratch.nodes.clear();
+        scratch
+            .nodes
+            .extend(route.nodes.iter().copied().filter(|&n| {
+                let owner = p.request_of[n];
+                owner == usize::MAX || !subset.contains(&owner)
+            }));
+        scratch.update(p);
+        let mut fits = false;
+        for_each_insertion(p, scratch, r, |_, _, _| fits = true);
+        if fits {
+            let take = if s2 < best.bound || best.set.is_none() {
+                best.ties = 1;
+                true
+            } else {
+                best.ties += 1;
+                rng.below(best.ties as usize) == 0
+            };
+            if take {
+                best.bound = s2;
+                best.set = Some(subset.clone());
+            }
+        } else if subset.len() < kmax {
+            ejections(
+                p,
+                route,
+                scratch,
+                r,
+                inside,
+                k + 1,
+                kmax,
+                s2,
+                penalty,
+                subset,
+                best,
+                rng,
+            );
+        }
+        subset.pop();
+    }
+}
+
+/// Random feasible relocations between routes, to move away from where the ejection got stuck.
+fn perturb(p: &Problem, s: &mut Solution, active: &[bool], rng: &mut Rng, moves: usize) {
+    for _ in 0..moves {
+        let r = rng.below(p.requests.len());
+        let Some(from) = s.route_of[r] else { continue };
+        let near = &p.neighbours[p.requests[r].pickup];
+        if near.is_empty() {
+            continue;
+        }
+        let other = p.request_of[near[rng.below(near.len().min(16))] as usize];
+        let Some(to) = s.route_of[other] else {
+            continue;
+        };
+        if to == from || !active[to] {
+            continue;
+        }
+        let saved = s.routes[from].clone();
+        s.remove_request(p, r);
+        s.routes[from].update(p);
+        match best_in_route(p, s, to, r) {
+            Some(ins) => s.insert(p, r, ins),
+            None => {
+                s.routes[from] = saved;
+                s.route_of[r] = Some(from);
+                if let Some(k) = s.unassigned.iter().position(|&x| x == r) {
+                    s.unassigned.swap_remove(k);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Property tests: whatever the engine returns for random instances is feasible according to
+//! the independent checker, and the checker's cost agrees with the engine's.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use routing::check;
+use routing::formats;
+use routing::solver::{SolveOptions, solve};
+use serde_json::json;
+
+/// A small bounded run: a fixed iteration count keeps the tests reproducible.
+fn opts(seed: u64) -> SolveOptions {
+    SolveOptions {
+        seed,
+        time_limit: Duration::from_secs(30),
+        max_iterations: 300,
+        ..SolveOptions::default()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Order {
+    store: usize,
+    x: i64,
+    y: i64,
+    ready: i64,
+    slack: i64,
+    size: i32,
+}
+
+#[derive(Debug, Clone)]
+struct Courier {
+    x: i64,
+    y: i64,
+    from: i64,
+    shift: i64,
+    capacity: i32,
+    holds: Vec<(usize, bool)>,
+}
+
+fn order() -> impl Strategy<Value = Order> {
+    (
+        0usize..3,
+        0i64..6000,
+        0i64..6000,
+        0i64..1200,
+        300i64..3000,
+        1i32..4,
+    )
+        .prop_map(|(store, x, y, ready, slack, size)| Order {
+            store,
+            x,
+            y,
+            ready,
+            slack,
+            size,
+        })
+}
+
+fn courier() -> impl Strategy<Value = Courier> {
+    (0i64..6000, 0i64..6000, 0i64..300, 1800i64..7200, 3i32..8).prop_map(
+        |(x, y, from, shift, capacity)| Courier {
+            x,
+            y,
+            from,
+            shift,
+            capacity,
+            holds: vec![],
+        },
+    )
+}
+
+/// An `o2o-pdptw/v1` snapshot; some orders are already on board or committed to a courier
+/// (our extension), which the engine must respect.
+fn snapshot() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(order(), 1..25),
+        prop::collection::vec(courier(), 1..6),
+        prop::collection::vec((0usize..25, 0usize..6, any::<bool>()), 0..4),
+    )
+        .prop_map(|(orders, mut couriers, holds)| {
+            let mut held = vec![false; orders.len()];
+            for (o, c, on_board) in holds {
+                if o < orders.len() && !held[o] {
+                    held[o] = true;
+                    let c = c % couriers.len();
+                    couriers[c].holds.push((o, on_board));
+                }
+            }
+            // Orders on board must fit: raise the capacity so the snapshot is consistent.
+            for c in &mut couriers {
+                let on: i32 = c.holds.iter().filter(|h| h.1).map(|h| orders[h.0].size).sum();
+                c.capacity = c.capacity.max(on);
+                c.shift = c.shift.max(c.from + 36_000);
+            }
+            let stores = [(1000, 1000), (4000, 2000), (2500, 5000)];
+            json!({
+                "schema": "o2o-pdptw/v1",
+                "name": "prop",
+                "units": {"distance": "m", "time": "s"},
+                "travel": {"detour_factor": 1.3, "speed_mps": 5.0},
+                "objective": {"travel_s_weight": 1.0, "late_s_weight": 3.0, "unserved_penalty_s": 5000.0},
+                "stores": stores.iter().enumerate().map(|(i, (x, y))| json!({"id": format!("s{i}"), "x": x, "y": y})).collect::<Vec<_>>(),
+                "couriers": couriers.iter().enumerate().map(|(i, c)| json!({
+                    "id": format!("c{i}"), "x": c.x, "y": c.y, "available_from_s": c.from,
+                    "shift_end_s": c.shift, "capacity": c.capacity,
+                    "on_board": c.holds.iter().filter(|h| h.1).map(|h| h.0).collect::<Vec<_>>(),
+                    "committed": c.holds.iter().filter(|h| !h.1).map(|h| h.0).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "orders": orders.iter().enumerate().map(|(i, o)| json!({
+                    "id": i, "store": format!("s{}", o.store), "dropoff": {"x": o.x, "y": o.y},
+                    "created_at_s": 0, "ready_at_s": o.ready, "deliver_by_s": o.ready + o.slack,
+                    "pickup_service_s": 60, "dropoff_service_s": 90, "size": o.size,
+                })).collect::<Vec<_>>(),
+            })
+            .to_string()
+        })
+}
+
+/// A Li & Lim instance with wide windows and a fleet as large as the orders: always solvable
+/// with every order served.
+fn lilim_instance() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            0i64..100,
+            0i64..100,
+            0i64..100,
+            0i64..100,
+            1i64..30,
+            0i64..400,
+        ),
+        1..20,
+    )
+    .prop_map(|pairs| {
+        let n = pairs.len();
+        let mut text = format!("{n}\t200\t1\n0\t50\t50\t0\t0\t2000\t0\t0\t0\n");
+        for (k, (px, py, dx, dy, q, ready)) in pairs.iter().enumerate() {
+            let (p, d) = (2 * k + 1, 2 * k + 2);
+            text += &format!(
+                "{p}\t{px}\t{py}\t{q}\t{ready}\t{}\t10\t0\t{d}\n",
+                ready + 600
+            );
+            text += &format!("{d}\t{dx}\t{dy}\t-{q}\t0\t1800\t10\t{p}\t0\n");
+        }
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn o2o_plans_pass_the_independent_checker(text in snapshot(), seed in 0u64..1000) {
+        let p = formats::parse_o2o(&text).expect("generated snapshot parses");
+        let sol = solve(&p, None, &opts(seed), &mut |_| {});
+        let out = formats::o2o_solution_json(&p, &sol);
+        let report = check::check_o2o(&text, &out).expect("checker reads both files");
+        prop_assert!(report.feasible(), "violations: {:?}\nsolution: {out}", report.violations);
+        prop_assert_eq!(report.unserved, sol.unassigned.len());
+        prop_assert_eq!(report.travel_s as f64, sol.travel());
+        prop_assert!((report.cost - sol.cost(&p)).abs() < 1e-6, "checker {} engine {}", report.cost, sol.cost(&p));
+        // Orders a courier already holds are never dropped when they can be served.
+        for r in &sol.unassigned {
+            prop_assert!(!p.requests[*r].on_board, "an order on board was left unserved");
+        }
+    }
+
+    #[test]
+    fn lilim_plans_serve_everything_and_pass_the_checker(text in lilim_instance(), seed in 0u64..1000) {
+        let p = formats::parse_lilim("prop", &text).expect("generated instance parses");
+        let sol = solve(&p, None, &opts(seed), &mut |_| {});
+        prop_assert!(sol.unassigned.is_empty());
+        let report = check::check_lilim(&text, &formats::lilim_solution_json(&sol)).expect("checker reads both");
+        prop_assert!(report.feasible(), "violations: {:?}", report.violations);
+        prop_assert!((report.distance - sol.travel()).abs() < 1e-6);
+        prop_assert_eq!(report.vehicles, sol.used_vehicles());
+    }
+}
+
+#[test]
+fn same_seed_and_iterations_give_the_same_plan() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/lilim100/lr104.txt"
+    ))
+    .expect("a copy of the Li & Lim 100 set is in routing/tests/data");
+    let p = formats::parse_lilim("lr104", &text).expect("parses");
+    let a = solve(&p, None, &opts(9), &mut |_| {});
+    let b = solve(&p, None, &opts(9), &mut |_| {});
+    assert_eq!(a.stop_lists(), b.stop_lists());
+    assert!(a.unassigned.is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The fast insertion scan (cached slack, early exits) finds exactly the insertions that
+    /// a full rebuild of the route finds feasible, with the same travel and lateness.
+    #[test]
+    fn insertion_scan_agrees_with_rebuilding_the_route(text in snapshot(), seed in 0u64..1000, pick in any::<prop::sample::Index>()) {
+        use routing::solution::{for_each_insertion, lateness_after, Route};
+        let p = formats::parse_o2o(&text).expect("parses");
+        let mut sol = solve(&p, None, &SolveOptions { max_iterations: 20, ..opts(seed) }, &mut |_| {});
+        let r = pick.index(p.requests.len());
+        if let Some(ri) = sol.remove_request(&p, r) {
+            sol.routes[ri].update(&p);
+        }
+        let req = p.requests[r].clone();
+        for route in &sol.routes {
+            if !p.allowed(r, route.vehicle) {
+                continue;
+            }
+            let mut fast = Vec::new();
+            for_each_insertion(&p, route, r, |i, j, dt| fast.push((i, j, dt, lateness_after(&p, route, r, i, j))));
+            let mut slow = Vec::new();
+            let last = route.nodes.len() - 1;
+            let i_range: Vec<usize> = if req.on_board { vec![0] } else { (0..last).collect() };
+            for &i in &i_range {
+                for j in i..last {
+                    let mut nodes = route.nodes.clone();
+                    nodes.insert(j + 1, req.delivery);
+                    if !req.on_board {
+                        nodes.insert(i + 1, req.pickup);
+                    }
+                    let mut trial = Route { nodes, ..route.clone() };
+                    if trial.update(&p) {
+                        slow.push((i, j, trial.travel - route.travel, trial.late));
+                    }
+                }
+            }
+            // On-board orders report their single position as (j, j).
+            let fast: Vec<_> = fast.into_iter().map(|(i, j, a, b)| (if req.on_board { 0 } else { i }, j, a, b)).collect();
+            let key = |v: &Vec<(usize, usize, f64, f64)>| v.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>();
+            // The scan may stop early where rounding breaks the triangle inequality by a
+            // second; it must never report an infeasible insertion.
+            for f in &fast {
+                let s = slow.iter().find(|s| (s.0, s.1) == (f.0, f.1));
+                prop_assert!(s.is_some(), "scan reported infeasible insertion {:?}", f);
+                let s = s.unwrap();
+                prop_assert!((s.2 - f.2).abs() < 1e-6 && (s.3 - f.3).abs() < 1e-6, "scan {:?} rebuild {:?}", f, s);
+            }
+            prop_assert!(fast.len() * 10 >= slow.len() * 9, "scan found {:?} of {:?}", key(&fast), key(&slow));
+        }
+    }
+}
