@@ -29,6 +29,8 @@ pub struct Settings {
     pub auth_refill: Duration,
     /// How long an unpaid order holds its stock.
     pub payment_ttl: Duration,
+    /// How long a courier has to answer a dispatch offer.
+    pub offer_ttl: Duration,
     /// The sandbox payment provider's HMAC key (kept in `app_meta` by the server).
     pub sandbox_secret: Vec<u8>,
     /// Offer the sandbox provider (its page lets payers approve their own payments: for
@@ -50,6 +52,7 @@ impl Default for Settings {
             auth_burst: NonZeroU32::new(10).expect("10 is not zero"),
             auth_refill: Duration::from_secs(6),
             payment_ttl: Duration::from_secs(15 * 60),
+            offer_ttl: Duration::from_secs(30),
             sandbox_secret: random_secret(),
             sandbox_enabled: true,
             tile_url: Some(OSM_TILES.to_string()),

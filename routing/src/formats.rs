@@ -102,6 +102,7 @@ pub fn parse_lilim(name: &str, text: &str) -> Result<Problem, String> {
                 size: r.demand as i32,
                 fixed_vehicle: None,
                 on_board: false,
+                forbidden_vehicles: Vec::new(),
             });
         }
     }
@@ -293,6 +294,7 @@ pub fn parse_o2o(text: &str) -> Result<Problem, String> {
             size: o.size,
             fixed_vehicle: None,
             on_board: false,
+            forbidden_vehicles: Vec::new(),
         });
     }
     let end = nodes.len() + inst.couriers.len();

@@ -32,6 +32,8 @@ pub struct Request {
     pub fixed_vehicle: Option<usize>,
     /// Already picked up: only the delivery remains, its size is on board from the start.
     pub on_board: bool,
+    /// Vehicles that must not get this order (the courier declined it a moment ago).
+    pub forbidden_vehicles: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -195,9 +197,10 @@ impl Problem {
     /// Whether request `r` may go on vehicle `v`.
     #[inline]
     pub fn allowed(&self, r: usize, v: usize) -> bool {
-        match self.requests[r].fixed_vehicle {
+        let req = &self.requests[r];
+        match req.fixed_vehicle {
             Some(f) => f == v,
-            None => true,
+            None => !req.forbidden_vehicles.contains(&v),
         }
     }
 }

@@ -18,6 +18,7 @@ pub struct Config {
     pub auth_burst: u32,
     pub auth_refill: Duration,
     pub payment_ttl: Duration,
+    pub offer_ttl: Duration,
     /// The sandbox payment provider; defaults to on for plain http (demo), off for https.
     pub payment_sandbox: Option<bool>,
     /// `None`: maps without tiles (`SONGDA_TILE_URL=none`).
@@ -95,6 +96,9 @@ impl Config {
             payment_ttl: Duration::from_secs(
                 parse("SONGDA_PAYMENT_TTL_MIN", 15u64, "a number of minutes")?.clamp(1, 24 * 60)
                     * 60,
+            ),
+            offer_ttl: Duration::from_secs(
+                parse("SONGDA_OFFER_TTL_SECS", 30u64, "a number of seconds")?.clamp(5, 600),
             ),
             tile_url: match var("SONGDA_TILE_URL") {
                 None => Some(app::state::OSM_TILES.to_string()),

@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line; tests build the same router with [`build_app`].
 
 pub mod config;
+pub mod dispatch;
 pub mod embedded_pg;
 pub mod live;
 pub mod loadgen;
@@ -42,6 +43,7 @@ pub fn settings(config: &Config) -> Settings {
             .unwrap_or(std::num::NonZeroU32::MIN),
         auth_refill: config.auth_refill,
         payment_ttl: config.payment_ttl,
+        offer_ttl: config.offer_ttl,
         sandbox_enabled: config.payment_sandbox.unwrap_or(!config.secure()),
         tile_url: config.tile_url.clone(),
         tile_attribution: config
@@ -315,6 +317,7 @@ async fn serve(
     let state = AppState::new(options, pool.clone(), settings);
     let app = build_app(state.clone(), config.body_limit_bytes);
     let sessions = tokio::spawn(purge_expired_sessions(pool.clone()));
+    let dispatcher = tokio::spawn(dispatch::run_dispatcher(state.clone()));
     let workers = tokio::spawn(run_workers(state));
 
     println!(
@@ -335,6 +338,7 @@ async fn serve(
     .await
     .map_err(|e| format!("server error: {e}"));
     workers.abort();
+    dispatcher.abort();
     sessions.abort();
     pool.close().await;
     served

@@ -281,6 +281,27 @@ async fn a_paid_order_goes_from_the_board_through_picking_and_the_label_to_the_c
     let (_, board) = call(&app, "/api/store_board", &store, &staff).await;
     assert!(on_lane(&board, "ready", o));
 
+    // Only the courier holding the order may take it, and only with the label's code.
+    let other = app
+        .login("courier02@songda.test", app::demo::PASSWORD)
+        .await;
+    let (status, body) = call(
+        &app,
+        "/api/courier_pickup",
+        &[("order_id", o), ("code", &code)],
+        &other,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // (Dispatch gave it to the demo courier: the offer flow has its own tests.)
+    sqlx::query(
+        "update orders set courier_id = (select id from users where email = 'courier@songda.test')
+         where id = $1::uuid",
+    )
+    .bind(o)
+    .execute(&pool)
+    .await
+    .unwrap();
     // The courier at the counter: the wrong code is refused, the label's code moves it on.
     let courier = app.login_as("courier").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };

@@ -29,3 +29,40 @@ impl CourierProfile {
         }
     }
 }
+
+/// An offer as the courier sees it: where to go, what it pays, how long to decide.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OfferView {
+    pub id: Uuid,
+    pub expires_in_s: i64,
+    pub earnings_fen: i64,
+    pub distance_m: i32,
+    pub orders: Vec<OfferOrder>,
+}
+
+/// One order in an offer. The drop-off is only an area until the courier carries the order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OfferOrder {
+    pub order_id: Uuid,
+    pub number: String,
+    pub store_name: String,
+    pub store_address: String,
+    pub pickup_seq: i32,
+    pub dropoff_seq: i32,
+    pub dropoff_distance_m: i32,
+}
+
+/// Bounds for a courier's shift when going online.
+pub const MAX_SHIFT_HOURS: u32 = 12;
+
+/// A position from the browser, checked before it reaches the database.
+pub fn valid_position(lat: f64, lng: f64) -> Result<(f64, f64), &'static str> {
+    if !lat.is_finite()
+        || !lng.is_finite()
+        || !(-90.0..=90.0).contains(&lat)
+        || !(-180.0..=180.0).contains(&lng)
+    {
+        return Err("That position is not on Earth: check the device's location.");
+    }
+    Ok((lat, lng))
+}

@@ -487,7 +487,7 @@ pub async fn order_view(
                   o.items_fen, o.packaging_fen, o.delivery_fee_fen, o.surcharge_fen, o.discount_fen,
                   o.tip_fen, o.total_fen, o.pickup_code, o.tracking_token, o.paid_at,
                   to_char(o.scheduled_for at time zone s.time_zone, 'MM-DD HH24:MI') as scheduled_local,
-                  to_char(coalesce(o.scheduled_for + interval '30 minutes',
+                  to_char(coalesce(o.planned_dropoff_at, o.scheduled_for + interval '30 minutes',
                                    o.paid_at + make_interval(mins => o.eta_min)) at time zone s.time_zone,
                           'HH24:MI') as eta_local,
                   to_char(o.payment_expires_at at time zone s.time_zone, 'HH24:MI') as "deadline_local!",
@@ -638,7 +638,7 @@ pub async fn tracking(pool: &PgPool, token: &str) -> Result<TrackingView, AppErr
     let o = sqlx::query!(
         r#"select o.id, o.number, o.status, s.name as store_name, o.fulfilment,
                   (select coalesce(sum(quantity), 0) from order_items i where i.order_id = o.id) as "items!",
-                  to_char(coalesce(o.scheduled_for + interval '30 minutes',
+                  to_char(coalesce(o.planned_dropoff_at, o.scheduled_for + interval '30 minutes',
                                    o.paid_at + make_interval(mins => o.eta_min)) at time zone s.time_zone,
                           'HH24:MI') as eta_local
            from orders o join stores s on s.id = o.store_id

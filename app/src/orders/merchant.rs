@@ -429,9 +429,19 @@ pub async fn courier_pickup(
             order.fulfilment,
         )
         .map_err(|_| AppError::conflict("This order is not waiting for a courier."))?;
-    let expected = sqlx::query_scalar!("select handover_code from orders where id = $1", order.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    // Only the courier dispatch gave the order to may take it (and so probe its code).
+    let held = sqlx::query!(
+        "select handover_code, courier_id from orders where id = $1",
+        order.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if held.courier_id != Some(courier_id) {
+        return Err(AppError::conflict(
+            "This order is not assigned to you: accept its offer first.",
+        ));
+    }
+    let expected = held.handover_code;
     if expected.as_deref() != Some(code) {
         return Err(wrong_code("the store"));
     }

@@ -1,0 +1,474 @@
+//! Live dispatch on the real database and router: planning rounds turn paid orders into offers,
+//! couriers accept or decline, expired and declined offers are re-dispatched to someone else,
+//! absent couriers lose what they have not picked up, zone conditions slow the plan, and one
+//! server leads at a time.
+
+mod common;
+
+use app::dispatch::service::{DispatchConfig, plan_round};
+use common::shop::*;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn courier_id(pool: &PgPool, email: &str) -> Uuid {
+    sqlx::query_scalar("select id from users where email = $1")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Logs a courier in and starts a shift next to the pharmacy.
+async fn online(app: &TestApp, email: &str, (lat, lng): (&str, &str)) -> String {
+    let cookie = app.login(email, app::demo::PASSWORD).await;
+    let (status, body) = call(
+        app,
+        "/api/courier_go_online",
+        &[("lat", lat), ("lng", lng), ("shift_hours", "4")],
+        &cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    cookie
+}
+
+async fn offers(app: &TestApp, cookie: &str) -> Vec<Value> {
+    let (status, body) = call(app, "/api/courier_offers", &[], cookie).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+async fn holder(pool: &PgPool, order_id: &str) -> (Option<Uuid>, Option<Uuid>) {
+    sqlx::query_as("select courier_id, offered_to from orders where id = $1::uuid")
+        .bind(order_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn decisions(pool: &PgPool, order_id: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "select kind from dispatch_decisions where order_id = $1::uuid order by at, kind",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+const FIRST: &str = "courier@songda.test";
+const SECOND: &str = "courier02@songda.test";
+const BY_PHARMACY: (&str, &str) = ("31.2380", "121.5020");
+const FURTHER: (&str, &str) = ("31.2450", "121.5100");
+
+#[sqlx::test(migrations = "../migrations")]
+async fn courier_endpoints_refuse_anonymous_customers_merchants_and_other_couriers(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let customer = app.login_as("customer").await;
+    let merchant = app.login_as("merchant").await;
+    let endpoints: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "/api/courier_go_online",
+            vec![("lat", "31.2"), ("lng", "121.5"), ("shift_hours", "4")],
+        ),
+        ("/api/courier_go_offline", vec![]),
+        (
+            "/api/courier_position",
+            vec![("lat", "31.2"), ("lng", "121.5")],
+        ),
+        ("/api/courier_offers", vec![]),
+        (
+            "/api/courier_answer_offer",
+            vec![
+                ("offer_id", "00000000-0000-0000-0000-000000000001"),
+                ("accept", "true"),
+            ],
+        ),
+    ];
+    for (path, form) in &endpoints {
+        assert_eq!(
+            app.post(path, form, None).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} anonymous"
+        );
+        for cookie in [&customer, &merchant] {
+            let (status, _) = call(&app, path, form, cookie).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} wrong role");
+        }
+    }
+    // Another courier's offer: not found, and nothing changes.
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-guard").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let second = app.login(SECOND, app::demo::PASSWORD).await;
+    plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    let offer_id = offer["id"].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[("offer_id", offer_id), ("accept", "true")],
+        &second,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(holder(&pool, &order_id).await.0, None);
+    // Bad positions are refused with a message.
+    let (status, body) = call(
+        &app,
+        "/api/courier_position",
+        &[("lat", "91"), ("lng", "121.5")],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = call(
+        &app,
+        "/api/courier_go_online",
+        &[("lat", "31.2"), ("lng", "121.5"), ("shift_hours", "30")],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_paid_order_is_offered_to_the_nearby_courier_and_accepting_assigns_it(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-1").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let outcome = plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            outcome.orders,
+            outcome.couriers,
+            outcome.offers,
+            outcome.unserved
+        ),
+        (1, 1, 1, 0)
+    );
+
+    let list = offers(&app, &first).await;
+    assert_eq!(list.len(), 1);
+    let offer = &list[0];
+    assert_eq!(offer["orders"][0]["order_id"], order_id.as_str());
+    assert!(offer["expires_in_s"].as_i64().unwrap() > 20, "{offer}");
+    assert!(offer["earnings_fen"].as_i64().unwrap() > 0);
+    // The plan gave the order its ETAs, and the round kept a replayable snapshot.
+    let (pickup, dropoff): (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as(
+        "select planned_pickup_at, planned_dropoff_at from orders where id = $1::uuid",
+    )
+    .bind(&order_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(pickup.unwrap() < dropoff.unwrap());
+    let snapshot: Value = sqlx::query_scalar("select snapshot from dispatch_rounds where id = $1")
+        .bind(outcome.round_id.unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(snapshot["schema"], "o2o-pdptw/v1");
+    assert_eq!(snapshot["orders"].as_array().unwrap().len(), 1);
+
+    // A second round does not offer the same order again while the offer is open.
+    let again = plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    assert_eq!(again.offers, 0);
+
+    let (status, body) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[
+            ("offer_id", offer["id"].as_str().unwrap()),
+            ("accept", "true"),
+        ],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let me = courier_id(&pool, FIRST).await;
+    assert_eq!(holder(&pool, &order_id).await, (Some(me), None));
+    assert_eq!(decisions(&pool, &order_id).await, ["offered", "accepted"]);
+    // Answering twice is refused.
+    let (status, _) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[
+            ("offer_id", offer["id"].as_str().unwrap()),
+            ("accept", "false"),
+        ],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Decisions are append-only.
+    assert!(
+        sqlx::query("update dispatch_decisions set reason = 'x'")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_expired_offer_is_re_dispatched_to_another_courier(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-2").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let second = online(&app, SECOND, FURTHER).await;
+    let cfg = DispatchConfig::default();
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    // The nearer courier gets it first.
+    assert_eq!(
+        holder(&pool, &order_id).await.1,
+        Some(courier_id(&pool, FIRST).await)
+    );
+    assert_eq!(offers(&app, &second).await.len(), 0);
+
+    // Nobody answers: the deadline passes.
+    sqlx::query("update offers set expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        offers(&app, &first).await.is_empty(),
+        "an expired offer is not shown"
+    );
+    let outcome = plan_round(&pool, &cfg, "test").await.unwrap();
+    assert_eq!(outcome.offers, 1);
+    assert_eq!(
+        holder(&pool, &order_id).await.1,
+        Some(courier_id(&pool, SECOND).await)
+    );
+    assert_eq!(
+        decisions(&pool, &order_id).await,
+        ["offered", "expired", "offered"]
+    );
+    let (expired_id, status): (Uuid, String) =
+        sqlx::query_as("select id, status from offers where courier_id = $1")
+            .bind(courier_id(&pool, FIRST).await)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "expired");
+    // A late answer to the expired offer is refused and changes nothing.
+    let (status, body) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[("offer_id", &expired_id.to_string()), ("accept", "true")],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(holder(&pool, &order_id).await.0, None);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_declined_offer_goes_to_another_courier_and_going_offline_releases_accepted_orders(
+    pool: PgPool,
+) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-3").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let second = online(&app, SECOND, FURTHER).await;
+    let cfg = DispatchConfig::default();
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    let (status, _) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[
+            ("offer_id", offer["id"].as_str().unwrap()),
+            ("accept", "false"),
+        ],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(holder(&pool, &order_id).await, (None, None));
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    let offer = offers(&app, &second).await.remove(0);
+    assert!(
+        offers(&app, &first).await.is_empty(),
+        "the courier who declined is not asked again"
+    );
+    let (status, _) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[
+            ("offer_id", offer["id"].as_str().unwrap()),
+            ("accept", "true"),
+        ],
+        &second,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let second_id = courier_id(&pool, SECOND).await;
+    assert_eq!(holder(&pool, &order_id).await.0, Some(second_id));
+
+    // The courier ends the shift before pickup: the order is free again, with the reason.
+    let (status, body) = call(&app, "/api/courier_go_offline", &[], &second).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(holder(&pool, &order_id).await, (None, None));
+    assert_eq!(
+        decisions(&pool, &order_id).await.last().unwrap(),
+        "released"
+    );
+    // With nobody else allowed, the next round offers it to no one… until the refusal ends.
+    sqlx::query("delete from offer_refusals")
+        .execute(&pool)
+        .await
+        .unwrap();
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    assert_eq!(
+        holder(&pool, &order_id).await.1,
+        Some(courier_id(&pool, FIRST).await)
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_storm_zone_slows_the_planned_delivery_at_once(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-4").await;
+    online(&app, FIRST, FURTHER).await;
+    let cfg = DispatchConfig::default();
+    let ride = |pool: PgPool, id: String| async move {
+        let secs: f64 = sqlx::query_scalar(
+            "select extract(epoch from planned_dropoff_at - planned_pickup_at)::float8 from orders where id = $1::uuid",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        secs
+    };
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    let calm = ride(pool.clone(), order_id.clone()).await;
+    for sql in [
+        "update offers set status = 'withdrawn'",
+        "update orders set offered_to = null",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let zone = Uuid::now_v7();
+    sqlx::query("insert into zones (id, name, polygon) values ($1, 'Lujiazui storm', '[[31.20,121.47],[31.20,121.55],[31.28,121.55],[31.28,121.47]]')")
+        .bind(zone)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into zone_conditions (id, zone_id, kind, travel_multiplier, surcharge_fen) values ($1, $2, 'storm', 2.0, 300)")
+        .bind(Uuid::now_v7())
+        .bind(zone)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(plan_round(&pool, &cfg, "test").await.unwrap().unserved, 0);
+    let stormy = ride(pool.clone(), order_id.clone()).await;
+    // The pickup's service time (120 s) stays; the ride itself doubles.
+    let (calm_ride, storm_ride) = (calm - 120.0, stormy - 120.0);
+    assert!(calm_ride > 30.0, "calm ride {calm_ride} s");
+    assert!(
+        (storm_ride - 2.0 * calm_ride).abs() <= 2.0,
+        "calm {calm_ride} s, storm {storm_ride} s"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_server_leads_dispatch_at_a_time(pool: PgPool) {
+    let key = server::dispatch::LEADER_LOCK;
+    let mut a = pool.acquire().await.unwrap();
+    let mut b = pool.acquire().await.unwrap();
+    let take = "select pg_try_advisory_lock($1)";
+    assert!(
+        sqlx::query_scalar::<_, bool>(take)
+            .bind(key)
+            .fetch_one(&mut *a)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !sqlx::query_scalar::<_, bool>(take)
+            .bind(key)
+            .fetch_one(&mut *b)
+            .await
+            .unwrap()
+    );
+    // The leader's connection goes away (its process died): the other takes over.
+    a.close().await.unwrap();
+    assert!(
+        sqlx::query_scalar::<_, bool>(take)
+            .bind(key)
+            .fetch_one(&mut *b)
+            .await
+            .unwrap()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn operations_reassign_an_order_and_the_planner_leaves_it_pinned(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-5").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    online(&app, SECOND, FURTHER).await;
+    let cfg = DispatchConfig::default();
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    let second_id = courier_id(&pool, SECOND).await.to_string();
+    let form = [
+        ("order_id", order_id.as_str()),
+        ("courier_id", second_id.as_str()),
+    ];
+    assert_eq!(
+        app.post("/api/ops_reassign_order", &form, None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for role in ["customer", "merchant", "courier"] {
+        let cookie = app.login_as(role).await;
+        let (status, _) = call(&app, "/api/ops_reassign_order", &form, &cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
+    }
+    let ops = app.login_as("ops").await;
+    let (status, body) = call(&app, "/api/ops_reassign_order", &form, &ops).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The first courier's offer is withdrawn, the order is the second courier's and stays so.
+    assert!(offers(&app, &first).await.is_empty());
+    let second = courier_id(&pool, SECOND).await;
+    assert_eq!(holder(&pool, &order_id).await, (Some(second), None));
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    assert_eq!(holder(&pool, &order_id).await, (Some(second), None));
+    assert_eq!(
+        decisions(&pool, &order_id).await,
+        ["offered", "reassigned", "withdrawn"]
+    );
+    // Reassigning to an offline courier is refused with a message.
+    let third = courier_id(&pool, "courier03@songda.test").await.to_string();
+    let (status, body) = call(
+        &app,
+        "/api/ops_reassign_order",
+        &[
+            ("order_id", order_id.as_str()),
+            ("courier_id", third.as_str()),
+        ],
+        &ops,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
