@@ -3,6 +3,8 @@
 //! forward time slack written as a latest start), so that testing one insertion is O(1) for
 //! hard time windows and a short walk when lateness must be priced.
 
+use std::cell::Cell;
+
 use crate::problem::Problem;
 
 const EPS: f64 = 1e-7;
@@ -249,14 +251,18 @@ impl Solution {
     }
 }
 
-/// Calls `found(i, j, travel_delta)` for every feasible way to insert request `r` into
-/// `route` with respect to hard constraints (time windows, capacity, end due). Lateness is
-/// not included in the delta; see `lateness_after`.
+/// Calls `found(i, j, travel_delta)` for feasible ways to insert request `r` into `route`
+/// with respect to hard constraints (time windows, capacity, end due). Lateness is not
+/// included in the delta; see `lateness_after`. Pickup positions whose detour alone reaches
+/// `cutoff` are skipped (the delivery can only add to it), so a caller looking for the best
+/// insertion lowers `cutoff` as it finds better ones, and one that only asks "does it fit?"
+/// sets it to −∞ to stop.
 #[inline]
 pub fn for_each_insertion(
     p: &Problem,
     route: &Route,
     r: usize,
+    cutoff: &Cell<f64>,
     mut found: impl FnMut(usize, usize, f64),
 ) {
     let req = &p.requests[r];
@@ -267,6 +273,9 @@ pub fn for_each_insertion(
     if req.on_board {
         // The load is on board from the start: every position before the delivery carries it.
         for j in 0..last {
+            if cutoff.get() == f64::NEG_INFINITY {
+                return;
+            }
             if route.load[j] + req.size > cap {
                 break;
             }
@@ -298,6 +307,10 @@ pub fn for_each_insertion(
             continue;
         }
         let (a, b) = (nodes[i], nodes[i + 1]);
+        let delta_p = p.t(a, pu) + p.t(pu, b) - p.t(a, b);
+        if delta_p >= cutoff.get() {
+            continue;
+        }
         let sp = (route.start[i] + p.service[a] + p.t(a, pu)).max(ready_p);
         if sp > due_p + EPS {
             continue;
@@ -316,7 +329,6 @@ pub fn for_each_insertion(
             }
         }
         // Delivery later: walk the pushed schedule forward.
-        let delta_p = p.t(a, pu) + p.t(pu, b) - p.t(a, b);
         let mut cur = sp;
         let mut prev = pu;
         let mut prev_svc = svc_p;
@@ -396,7 +408,8 @@ pub fn best_in_route(p: &Problem, sol: &Solution, ri: usize, r: usize) -> Option
     let w = &p.objective;
     let mut best: Option<Insertion> = None;
     let late_now = route.late;
-    for_each_insertion(p, route, r, |i, j, dt| {
+    let cutoff = Cell::new(f64::INFINITY);
+    for_each_insertion(p, route, r, &cutoff, |i, j, dt| {
         let lower = w.travel_weight * dt;
         if best.is_some_and(|b| lower >= b.cost) {
             return;
@@ -413,6 +426,9 @@ pub fn best_in_route(p: &Problem, sol: &Solution, ri: usize, r: usize) -> Option
                 j,
                 cost,
             });
+            if w.travel_weight > 0.0 {
+                cutoff.set(cost / w.travel_weight);
+            }
         }
     });
     best

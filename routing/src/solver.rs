@@ -18,6 +18,9 @@ pub struct SolveOptions {
     pub max_iterations: u64,
     /// Share of the time spent removing routes when vehicles are minimized first.
     pub fleet_share: f64,
+    /// Failed route-removal attempts in a row before the fleet phase hands its time over to
+    /// distance.
+    pub fleet_attempts: u32,
     /// Simulated-annealing temperatures at the start and end of the search, as fractions of
     /// the average cost of one served order.
     pub start_temperature: f64,
@@ -34,6 +37,7 @@ impl Default for SolveOptions {
             time_limit: Duration::from_secs(1),
             max_iterations: u64::MAX,
             fleet_share: 0.5,
+            fleet_attempts: 6,
             start_temperature: 0.3,
             end_temperature: 0.003,
             search_out_penalty: 2.0,
@@ -121,7 +125,7 @@ pub fn solve(
             },
             iterations: budget.iterations,
         };
-        sol = minimize_fleet(p, sol, &mut fleet, &mut rng, progress);
+        sol = minimize_fleet(p, sol, opts.fleet_attempts, &mut fleet, &mut rng, progress);
         budget.iterations = fleet.iterations;
         report(p, &sol, "fleet", &budget, progress);
     }
@@ -404,6 +408,7 @@ impl Search {
         let t1 = opts.end_temperature * per_order;
         let start_fraction = budget.fraction();
         let mut last_report = Instant::now();
+        let mut since_complete = 0u32;
         let max_remove = (n_req as f64 * 0.3).clamp(1.0, 40.0) as usize;
         while !budget.spent() {
             budget.iterations += 1;
@@ -442,6 +447,18 @@ impl Search {
                 }
                 current = cand;
                 current_cost = cand_cost;
+            }
+            // Plans with orders left out are a passage, not a place to stay: if the search
+            // has not come back to a complete plan for a while, it restarts from the best.
+            if current.unassigned.is_empty() {
+                since_complete = 0;
+            } else {
+                since_complete += 1;
+                if since_complete > 200 {
+                    current = best.clone();
+                    current_cost = sa_cost(p, &current);
+                    since_complete = 0;
+                }
             }
             self.ruin_score[ruin] += score;
             self.ruin_used[ruin] += 1;
@@ -647,6 +664,7 @@ fn removal_gain(p: &Problem, route: &Route, r: usize) -> f64 {
 fn minimize_fleet(
     p: &Problem,
     mut sol: Solution,
+    attempts: u32,
     budget: &mut Budget,
     rng: &mut Rng,
     progress: &mut dyn FnMut(&Progress),
@@ -660,13 +678,22 @@ fn minimize_fleet(
         .unwrap_or(1)
         .max(1);
     let lower = ((total + cap - 1) / cap).max(1) as usize;
+    let mut failures = 0;
     while !budget.spent() && sol.unassigned.is_empty() && sol.used_vehicles() > lower {
         match remove_one_route(p, &sol, budget, rng) {
             Some(s) => {
                 sol = s;
+                failures = 0;
                 report(p, &sol, "fleet", budget, progress);
             }
-            None => break,
+            // Stuck: try another route from the same plan, a few times; after that the time
+            // is better spent on distance.
+            None => {
+                failures += 1;
+                if failures >= attempts {
+                    break;
+                }
+            }
         }
     }
     sol
@@ -688,9 +715,14 @@ fn remove_one_route(
     let active: Vec<bool> = s.routes.iter().map(|r| !r.is_empty()).collect();
     let mut penalty = vec![1u32; p.requests.len()];
     let mut scratch = s.routes[0].clone();
+    // An attempt that has not emptied the pool after this many steps is given up: the time is
+    // better spent on distance.
+    let max_steps = 50 * p.requests.len() as u64 + 500;
+    let mut steps = 0u64;
     while let Some(r) = pool.pop() {
         budget.iterations += 1;
-        if budget.spent() {
+        steps += 1;
+        if budget.spent() || steps > max_steps {
             return None;
         }
         if let Some(ins) = best_insertion(p, &s, r, &active, rng, 0.0) {
@@ -789,7 +821,11 @@ fn ejections(
             }));
         scratch.update(p);
         let mut fits = false;
-        for_each_insertion(p, scratch, r, |_, _, _| fits = true);
+        let stop = std::cell::Cell::new(f64::INFINITY);
+        for_each_insertion(p, scratch, r, &stop, |_, _, _| {
+            fits = true;
+            stop.set(f64::NEG_INFINITY);
+        });
         if fits {
             let take = if s2 < best.bound || best.set.is_none() {
                 best.ties = 1;

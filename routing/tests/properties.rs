@@ -212,7 +212,8 @@ proptest! {
                 continue;
             }
             let mut fast = Vec::new();
-            for_each_insertion(&p, route, r, |i, j, dt| fast.push((i, j, dt, lateness_after(&p, route, r, i, j))));
+            let all = std::cell::Cell::new(f64::INFINITY);
+            for_each_insertion(&p, route, r, &all, |i, j, dt| fast.push((i, j, dt, lateness_after(&p, route, r, i, j))));
             let mut slow = Vec::new();
             let last = route.nodes.len() - 1;
             let i_range: Vec<usize> = if req.on_board { vec![0] } else { (0..last).collect() };
