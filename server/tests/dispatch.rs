@@ -472,3 +472,109 @@ async fn operations_reassign_an_order_and_the_planner_leaves_it_pinned(pool: PgP
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn operations_set_a_storm_on_a_zone_and_quotes_and_decisions_follow(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let polygon = "[[31.20,121.47],[31.20,121.55],[31.28,121.55],[31.28,121.47]]";
+    let create = [("name", "Lujiazui"), ("polygon", polygon)];
+    assert_eq!(
+        app.post("/api/ops_create_zone", &create, None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for role in ["customer", "merchant", "courier"] {
+        let cookie = app.login_as(role).await;
+        for (path, form) in [
+            ("/api/ops_create_zone", create.to_vec()),
+            ("/api/ops_zones", vec![]),
+            (
+                "/api/ops_order_decisions",
+                vec![("order_id", "00000000-0000-0000-0000-000000000001")],
+            ),
+        ] {
+            let (status, _) = call(&app, path, &form, &cookie).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{role} {path}");
+        }
+    }
+    let ops = app.login_as("ops").await;
+    let (status, body) = call(
+        &app,
+        "/api/ops_create_zone",
+        &[("name", "Bad"), ("polygon", "[[31,121]]")],
+        &ops,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, zone) = call(&app, "/api/ops_create_zone", &create, &ops).await;
+    assert_eq!(status, StatusCode::OK, "{zone}");
+    let zone = zone.as_str().unwrap().to_string();
+    let (status, _) = call(&app, "/api/ops_create_zone", &create, &ops).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a second zone with the same name"
+    );
+
+    let (_, calm) = quote(&app, &s.cookie, &s.store, &[]).await;
+    let storm = [
+        ("zone_id", zone.as_str()),
+        ("kind", "storm"),
+        ("travel_multiplier", "2"),
+        ("surcharge_fen", "500"),
+        ("hours", "2"),
+    ];
+    let mut bad = storm.to_vec();
+    bad[2] = ("travel_multiplier", "9");
+    let (status, _) = call(&app, "/api/ops_set_zone_condition", &bad, &ops).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = call(&app, "/api/ops_set_zone_condition", &storm, &ops).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The next quote carries the surcharge and a longer ride.
+    let (_, stormy) = quote(&app, &s.cookie, &s.store, &[]).await;
+    assert!(
+        stormy["surcharge_reason"]
+            .as_str()
+            .unwrap()
+            .contains("Lujiazui"),
+        "{stormy}"
+    );
+    assert!(
+        stormy["eta_min"].as_i64() > calm["eta_min"].as_i64(),
+        "{calm} {stormy}"
+    );
+    let (_, zones) = call(&app, "/api/ops_zones", &[], &ops).await;
+    assert_eq!(zones[0]["condition"]["kind"], "storm");
+    let condition = zones[0]["condition"]["id"].as_str().unwrap().to_string();
+
+    // Ended: quotes are calm again.
+    let (status, _) = call(
+        &app,
+        "/api/ops_end_zone_condition",
+        &[("condition_id", &condition)],
+        &ops,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, after) = quote(&app, &s.cookie, &s.store, &[]).await;
+    assert!(after["surcharge_reason"].is_null(), "{after}");
+
+    // The decision log explains an order's way.
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-6").await;
+    online(&app, FIRST, BY_PHARMACY).await;
+    plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let (status, log) = call(
+        &app,
+        "/api/ops_order_decisions",
+        &[("order_id", &order_id)],
+        &ops,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(log[0]["kind"], "offered");
+    assert!(log[0]["courier"].as_str().is_some());
+}

@@ -1044,3 +1044,152 @@ pub async fn reassign(
     tx.commit().await?;
     Ok(())
 }
+
+/// Zones with their active condition.
+pub async fn zones(pool: &PgPool) -> Result<Vec<crate::ops::model::ZoneView>, AppError> {
+    let rows = sqlx::query!(
+        r#"select z.id, z.name, z.polygon as "polygon: Json<Vec<[f64; 2]>>",
+                  c.id as "condition_id?", c.kind as "kind?", c.travel_multiplier as "travel_multiplier?",
+                  c.surcharge_fen as "surcharge_fen?", c.ends_at
+           from zones z
+           left join lateral (
+               select * from zone_conditions c
+               where c.zone_id = z.id and c.starts_at <= now() and (c.ends_at is null or c.ends_at > now())
+               order by c.starts_at desc limit 1
+           ) c on true
+           order by z.name
+           limit 200"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::ops::model::ZoneView {
+            id: r.id,
+            name: r.name,
+            polygon: r.polygon.0,
+            condition: match (r.condition_id, r.kind, r.travel_multiplier, r.surcharge_fen) {
+                (Some(id), Some(kind), Some(travel_multiplier), Some(surcharge_fen)) => {
+                    Some(crate::ops::model::ZoneConditionView {
+                        id,
+                        kind,
+                        travel_multiplier,
+                        surcharge_fen,
+                        ends_at: r.ends_at,
+                    })
+                }
+                _ => None,
+            },
+        })
+        .collect())
+}
+
+pub async fn create_zone(
+    pool: &PgPool,
+    ops_id: Uuid,
+    name: &str,
+    polygon: &[[f64; 2]],
+) -> Result<Uuid, AppError> {
+    let id = Uuid::now_v7();
+    let taken = sqlx::query_scalar!(
+        "insert into zones (id, name, polygon) values ($1, $2, $3)
+         on conflict (name) do nothing returning id",
+        id,
+        name,
+        Json(polygon) as _
+    )
+    .fetch_optional(pool)
+    .await?;
+    if taken.is_none() {
+        return Err(AppError::validation(
+            "name",
+            "A zone with that name exists: pick another.",
+        ));
+    }
+    tracing::info!(%ops_id, zone = %id, "zone created");
+    Ok(id)
+}
+
+pub async fn set_zone_condition(
+    pool: &PgPool,
+    ops_id: Uuid,
+    zone_id: Uuid,
+    kind: &str,
+    travel_multiplier: f64,
+    surcharge_fen: i64,
+    hours: u32,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("select id from zones where id = $1 for update", zone_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // One condition per zone at a time: the new one replaces what is active.
+    sqlx::query!(
+        "update zone_conditions set ends_at = now()
+         where zone_id = $1 and starts_at <= now() and (ends_at is null or ends_at > now())",
+        zone_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into zone_conditions (id, zone_id, kind, travel_multiplier, surcharge_fen, starts_at, ends_at, created_by)
+         values ($1, $2, $3, $4, $5, now(), now() + make_interval(hours => $6), $7)",
+        Uuid::now_v7(),
+        zone_id,
+        kind,
+        travel_multiplier,
+        surcharge_fen,
+        hours as i32,
+        ops_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Dispatch re-plans with the new travel times now, not at its next tick.
+    sqlx::query!("select pg_notify('songda_dispatch', 'zone_conditions')")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn end_zone_condition(pool: &PgPool, condition_id: Uuid) -> Result<(), AppError> {
+    let ended = sqlx::query!(
+        "update zone_conditions set ends_at = now()
+         where id = $1 and (ends_at is null or ends_at > now()) returning id",
+        condition_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    if ended.is_none() {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query!("select pg_notify('songda_dispatch', 'zone_conditions')")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn decisions(
+    pool: &PgPool,
+    order_id: Uuid,
+) -> Result<Vec<crate::ops::model::DecisionView>, AppError> {
+    let rows = sqlx::query!(
+        "select d.at, d.kind, u.display_name as \"courier?\", d.reason, d.cost_delta
+         from dispatch_decisions d left join users u on u.id = d.courier_id
+         where d.order_id = $1 order by d.at, d.id limit 500",
+        order_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::ops::model::DecisionView {
+            at: r.at,
+            kind: r.kind,
+            courier: r.courier,
+            reason: r.reason,
+            cost_delta: r.cost_delta,
+        })
+        .collect())
+}
