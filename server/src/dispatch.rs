@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use app::dispatch::service::{DispatchConfig, plan_round};
+use app::dispatch::service::{DispatchConfig, PlanMemory, plan_round_from};
 use app::state::AppState;
 use sqlx::postgres::PgListener;
 
@@ -35,21 +35,28 @@ pub async fn run_dispatcher(state: AppState) {
 /// Tries to become the leader; while leading, plans until the lock's connection fails.
 /// Returns `Ok(())` when another server leads.
 async fn lead(state: &AppState, cfg: &DispatchConfig) -> Result<(), sqlx::Error> {
-    let mut conn = state.pool.acquire().await?;
+    let mut pooled = state.pool.acquire().await?;
     let leader = sqlx::query_scalar!("select pg_try_advisory_lock($1) as \"got!\"", LEADER_LOCK)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *pooled)
         .await?;
     if !leader {
         return Ok(());
     }
+    // The lock belongs to this session: take the connection out of the pool, so that when
+    // leading ends (an error, shutdown) the connection closes and the lock goes with it,
+    // instead of an idle pooled connection holding it forever.
+    let mut conn = pooled.detach();
     tracing::info!("this server leads dispatch");
     let mut listener = PgListener::connect_with(&state.pool).await?;
     listener
         .listen_all(["songda_dispatch", "songda_order_events"])
         .await?;
     let mut trigger = "start";
+    // Each round starts from the last plan: new orders are inserted into the routes couriers
+    // are driving, then the search improves what it can in the budget.
+    let mut memory = PlanMemory::default();
     loop {
-        match plan_round(&state.pool, cfg, trigger).await {
+        match plan_round_from(&state.pool, cfg, trigger, &mut memory).await {
             Ok(outcome) if outcome.offers > 0 || outcome.released > 0 => tracing::info!(
                 "dispatch round ({trigger}): {} orders, {} couriers, {} offers, {} released, {} unserved, solved in {} ms",
                 outcome.orders,
@@ -64,7 +71,7 @@ async fn lead(state: &AppState, cfg: &DispatchConfig) -> Result<(), sqlx::Error>
         }
         // Still the leader? The lock lives as long as this connection.
         sqlx::query_scalar!("select 1 as \"one!\"")
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut conn)
             .await?;
         trigger = tokio::select! {
             n = listener.recv() => {

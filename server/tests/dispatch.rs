@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::dispatch::service::{DispatchConfig, plan_round};
+use app::dispatch::service::{DispatchConfig, PlanMemory, plan_round, plan_round_from};
 use common::shop::*;
 use common::*;
 use reqwest::StatusCode;
@@ -577,4 +577,44 @@ async fn operations_set_a_storm_on_a_zone_and_quotes_and_decisions_follow(pool: 
     assert_eq!(status, StatusCode::OK, "{log}");
     assert_eq!(log[0]["kind"], "offered");
     assert!(log[0]["courier"].as_str().is_some());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leader_re_plans_from_its_last_plan(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let first_order = paid_order(&app, &pool, &s, "key-dispatch-7").await;
+    let courier = online(&app, FIRST, BY_PHARMACY).await;
+    let me = courier_id(&pool, FIRST).await;
+    let cfg = DispatchConfig::default();
+    let mut memory = PlanMemory::default();
+    plan_round_from(&pool, &cfg, "test", &mut memory)
+        .await
+        .unwrap();
+    let first: Uuid = first_order.parse().unwrap();
+    assert_eq!(memory.stops_of(me), [(first, true), (first, false)]);
+    let offer = offers(&app, &courier).await.remove(0);
+    let (status, _) = call(
+        &app,
+        "/api/courier_answer_offer",
+        &[
+            ("offer_id", offer["id"].as_str().unwrap()),
+            ("accept", "true"),
+        ],
+        &courier,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // A second order: the next round keeps the first one's stops and adds the new ones.
+    set_cart(&app, &s.cookie, &s.product, "1").await;
+    let second_order = paid_order(&app, &pool, &s, "key-dispatch-8").await;
+    let outcome = plan_round_from(&pool, &cfg, "test", &mut memory)
+        .await
+        .unwrap();
+    assert_eq!((outcome.orders, outcome.offers), (2, 1));
+    let second: Uuid = second_order.parse().unwrap();
+    let stops = memory.stops_of(me);
+    assert_eq!(stops.len(), 4, "{stops:?}");
+    assert!(stops.contains(&(first, true)) && stops.contains(&(second, false)));
+    assert_eq!(holder(&pool, &second_order).await, (None, Some(me)));
 }

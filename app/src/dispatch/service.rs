@@ -316,6 +316,102 @@ pub async fn plan_round(
     cfg: &DispatchConfig,
     trigger: &str,
 ) -> Result<RoundOutcome, AppError> {
+    plan_round_from(pool, cfg, trigger, &mut PlanMemory::default()).await
+}
+
+/// The last plan, by database ids: each courier's stops as (order, is pickup).
+#[derive(Clone, Debug, Default)]
+pub struct PlanMemory(HashMap<Uuid, Vec<(Uuid, bool)>>);
+
+impl PlanMemory {
+    /// The remembered stops of one courier, in driving order.
+    pub fn stops_of(&self, courier: Uuid) -> &[(Uuid, bool)] {
+        self.0.get(&courier).map_or(&[], Vec::as_slice)
+    }
+
+    /// The remembered routes as stop lists of this round's problem, keeping only stops that
+    /// still make sense (order still open, still allowed on that courier, pickup not done);
+    /// `None` when nothing is remembered or the old plan no longer fits.
+    fn initial(
+        &self,
+        snap: &Snapshot,
+        couriers: &[CourierRow],
+        orders: &[OrderRow],
+    ) -> Option<Solution> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let p = &snap.problem;
+        let order_index: HashMap<Uuid, usize> =
+            orders.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
+        let lists: Vec<Vec<usize>> = couriers
+            .iter()
+            .enumerate()
+            .map(|(v, c)| {
+                let stops: Vec<(usize, usize)> = self
+                    .0
+                    .get(&c.id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(order, is_pickup)| {
+                        let r = *order_index.get(order)?;
+                        let req = &p.requests[r];
+                        if !p.allowed(r, v) || (*is_pickup && req.on_board) {
+                            return None;
+                        }
+                        Some((r, if *is_pickup { req.pickup } else { req.delivery }))
+                    })
+                    .collect();
+                // Keep whole orders only: both stops, or the drop-off of one on board.
+                stops
+                    .iter()
+                    .filter(|(r, _)| {
+                        let req = &p.requests[*r];
+                        let count = stops.iter().filter(|(q, _)| q == r).count();
+                        count == 2 || (req.on_board && count == 1)
+                    })
+                    .map(|(_, node)| *node)
+                    .collect()
+            })
+            .collect();
+        Solution::from_routes(p, &lists).ok()
+    }
+
+    fn remember(
+        &mut self,
+        snap: &Snapshot,
+        couriers: &[CourierRow],
+        orders: &[OrderRow],
+        plan: &Solution,
+    ) {
+        let p = &snap.problem;
+        self.0 = plan
+            .routes
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|route| {
+                let stops = route
+                    .stops()
+                    .iter()
+                    .map(|&node| {
+                        let r = p.request_of[node];
+                        (orders[r].id, node == p.requests[r].pickup)
+                    })
+                    .collect();
+                (couriers[route.vehicle].id, stops)
+            })
+            .collect();
+    }
+}
+
+/// A planning round that starts from the previous round's plan (the leader keeps it), so a
+/// new order is inserted into the routes couriers are already driving before the search.
+pub async fn plan_round_from(
+    pool: &PgPool,
+    cfg: &DispatchConfig,
+    trigger: &str,
+    memory: &mut PlanMemory,
+) -> Result<RoundOutcome, AppError> {
     expire_offers(pool, cfg).await?;
     let released = release_from_absent(pool, cfg).await?;
     let stale = cfg.stale_position.as_secs_f64();
@@ -403,6 +499,7 @@ pub async fn plan_round(
     }
     let budget = cfg.solve_budget;
     let problem = snapshot.problem.clone();
+    let initial = memory.initial(&snapshot, &couriers, &orders);
     let started = Instant::now();
     let plan = tokio::task::spawn_blocking(move || {
         let opts = SolveOptions {
@@ -410,12 +507,13 @@ pub async fn plan_round(
             time_limit: budget,
             ..SolveOptions::default()
         };
-        solve(&problem, None, &opts, &mut |_| {})
+        solve(&problem, initial, &opts, &mut |_| {})
     })
     .await
     .map_err(|e| AppError::internal(format!("dispatch solve panicked: {e}")))?;
     outcome.solve_ms = started.elapsed().as_millis() as u64;
     outcome.unserved = plan.unassigned.len();
+    memory.remember(&snapshot, &couriers, &orders, &plan);
     apply_plan(
         pool,
         cfg,
