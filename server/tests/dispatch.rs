@@ -41,6 +41,18 @@ async fn offers(app: &TestApp, cookie: &str) -> Vec<Value> {
     body.as_array().unwrap().clone()
 }
 
+/// A courier answers an offer through the API.
+async fn answer(app: &TestApp, cookie: &str, offer_id: &str, accept: bool) -> (StatusCode, Value) {
+    let accept = if accept { "true" } else { "false" };
+    call(
+        app,
+        "/api/courier_answer_offer",
+        &[("offer_id", offer_id), ("accept", accept)],
+        cookie,
+    )
+    .await
+}
+
 async fn holder(pool: &PgPool, order_id: &str) -> (Option<Uuid>, Option<Uuid>) {
     sqlx::query_as("select courier_id, offered_to from orders where id = $1::uuid")
         .bind(order_id)
@@ -109,13 +121,7 @@ async fn courier_endpoints_refuse_anonymous_customers_merchants_and_other_courie
         .unwrap();
     let offer = offers(&app, &first).await.remove(0);
     let offer_id = offer["id"].as_str().unwrap();
-    let (status, _) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[("offer_id", offer_id), ("accept", "true")],
-        &second,
-    )
-    .await;
+    let (status, _) = answer(&app, &second, offer_id, true).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(holder(&pool, &order_id).await.0, None);
     // Bad positions are refused with a message.
@@ -188,31 +194,13 @@ async fn a_paid_order_is_offered_to_the_nearby_courier_and_accepting_assigns_it(
         .unwrap();
     assert_eq!(again.offers, 0);
 
-    let (status, body) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[
-            ("offer_id", offer["id"].as_str().unwrap()),
-            ("accept", "true"),
-        ],
-        &first,
-    )
-    .await;
+    let (status, body) = answer(&app, &first, offer["id"].as_str().unwrap(), true).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let me = courier_id(&pool, FIRST).await;
     assert_eq!(holder(&pool, &order_id).await, (Some(me), None));
     assert_eq!(decisions(&pool, &order_id).await, ["offered", "accepted"]);
     // Answering twice is refused.
-    let (status, _) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[
-            ("offer_id", offer["id"].as_str().unwrap()),
-            ("accept", "false"),
-        ],
-        &first,
-    )
-    .await;
+    let (status, _) = answer(&app, &first, offer["id"].as_str().unwrap(), false).await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Decisions are append-only.
     assert!(
@@ -266,13 +254,7 @@ async fn an_expired_offer_is_re_dispatched_to_another_courier(pool: PgPool) {
             .unwrap();
     assert_eq!(status, "expired");
     // A late answer to the expired offer is refused and changes nothing.
-    let (status, body) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[("offer_id", &expired_id.to_string()), ("accept", "true")],
-        &first,
-    )
-    .await;
+    let (status, body) = answer(&app, &first, &expired_id.to_string(), true).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(holder(&pool, &order_id).await.0, None);
 }
@@ -289,16 +271,7 @@ async fn a_declined_offer_goes_to_another_courier_and_going_offline_releases_acc
     let cfg = DispatchConfig::default();
     plan_round(&pool, &cfg, "test").await.unwrap();
     let offer = offers(&app, &first).await.remove(0);
-    let (status, _) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[
-            ("offer_id", offer["id"].as_str().unwrap()),
-            ("accept", "false"),
-        ],
-        &first,
-    )
-    .await;
+    let (status, _) = answer(&app, &first, offer["id"].as_str().unwrap(), false).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(holder(&pool, &order_id).await, (None, None));
     plan_round(&pool, &cfg, "test").await.unwrap();
@@ -307,16 +280,7 @@ async fn a_declined_offer_goes_to_another_courier_and_going_offline_releases_acc
         offers(&app, &first).await.is_empty(),
         "the courier who declined is not asked again"
     );
-    let (status, _) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[
-            ("offer_id", offer["id"].as_str().unwrap()),
-            ("accept", "true"),
-        ],
-        &second,
-    )
-    .await;
+    let (status, _) = answer(&app, &second, offer["id"].as_str().unwrap(), true).await;
     assert_eq!(status, StatusCode::OK);
     let second_id = courier_id(&pool, SECOND).await;
     assert_eq!(holder(&pool, &order_id).await.0, Some(second_id));
@@ -594,16 +558,7 @@ async fn the_leader_re_plans_from_its_last_plan(pool: PgPool) {
     let first: Uuid = first_order.parse().unwrap();
     assert_eq!(memory.stops_of(me), [(first, true), (first, false)]);
     let offer = offers(&app, &courier).await.remove(0);
-    let (status, _) = call(
-        &app,
-        "/api/courier_answer_offer",
-        &[
-            ("offer_id", offer["id"].as_str().unwrap()),
-            ("accept", "true"),
-        ],
-        &courier,
-    )
-    .await;
+    let (status, _) = answer(&app, &courier, offer["id"].as_str().unwrap(), true).await;
     assert_eq!(status, StatusCode::OK);
     // A second order: the next round keeps the first one's stops and adds the new ones.
     set_cart(&app, &s.cookie, &s.product, "1").await;

@@ -898,14 +898,7 @@ pub async fn go_online(
     if updated == 0 {
         return Err(AppError::NotFound);
     }
-    sqlx::query!(
-        "insert into courier_positions (courier_id, lat, lng) values ($1, $2, $3)",
-        courier_id,
-        lat,
-        lng
-    )
-    .execute(&mut *tx)
-    .await?;
+    append_position(&mut tx, courier_id, lat, lng).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -988,14 +981,7 @@ pub async fn record_position(
             "Go online first: positions are only kept during a shift.",
         ));
     }
-    sqlx::query!(
-        "insert into courier_positions (courier_id, lat, lng) values ($1, $2, $3)",
-        courier_id,
-        lat,
-        lng
-    )
-    .execute(&mut *tx)
-    .await?;
+    append_position(&mut tx, courier_id, lat, lng).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1290,4 +1276,22 @@ pub async fn decisions(
             cost_delta: r.cost_delta,
         })
         .collect())
+}
+
+/// One point of a courier's position history.
+async fn append_position(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    courier_id: Uuid,
+    lat: f64,
+    lng: f64,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "insert into courier_positions (courier_id, lat, lng) values ($1, $2, $3)",
+        courier_id,
+        lat,
+        lng
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
