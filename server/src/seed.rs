@@ -640,6 +640,14 @@ pub async fn seed_demo_city(pool: &PgPool) -> Result<bool, AppError> {
         .await?;
     }
 
+    // Songda Mart's branches form one chain: a delivery goes to the branch that has everything.
+    let chain_id = ids.next();
+    sqlx::query!(
+        "insert into chains (id, name) values ($1, '送达超市 Songda Mart')",
+        chain_id
+    )
+    .execute(&mut *tx)
+    .await?;
     for (si, spec) in STORES.iter().enumerate() {
         let store_id = ids.next();
         sqlx::query!(
@@ -671,11 +679,14 @@ pub async fn seed_demo_city(pool: &PgPool) -> Result<bool, AppError> {
             _ => (None, None),
         };
         sqlx::query!(
-            "update stores set discount_threshold_fen = $2, discount_fen = $3, slot_capacity = $4 where id = $1",
+            "update stores set discount_threshold_fen = $2, discount_fen = $3, slot_capacity = $4,
+                               chain_id = $5
+             where id = $1",
             store_id,
             discount.map(|d| d.0),
             discount.map(|d| d.1),
-            slot_capacity
+            slot_capacity,
+            spec.slug.starts_with("songda-mart").then_some(chain_id)
         )
         .execute(&mut *tx)
         .await?;

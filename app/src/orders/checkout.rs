@@ -37,6 +37,8 @@ struct StoreForOrder {
     accepting_orders: bool,
     pickup_enabled: bool,
     open_now: bool,
+    /// Paid orders the store has not packed yet.
+    backlog: i64,
 }
 
 impl StoreForOrder {
@@ -48,57 +50,93 @@ impl StoreForOrder {
     }
 }
 
-async fn store_for_order(pool: &PgPool, id: Uuid) -> Result<StoreForOrder, AppError> {
-    sqlx::query_as!(
+/// The store, or with `chain` every branch of that chain (the given store first).
+async fn stores_for_order(
+    pool: &PgPool,
+    id: Uuid,
+    chain: bool,
+) -> Result<Vec<StoreForOrder>, AppError> {
+    let stores = sqlx::query_as!(
         StoreForOrder,
-        r#"select s.id, s.name, s.lat, s.lng, s.delivery_radius_m, s.prep_time_min, s.min_order_fen,
-                  s.packaging_fee_fen, s.discount_threshold_fen, s.discount_fen, s.accepting_orders,
-                  s.pickup_enabled,
-                  store_open_at(s.id, s.time_zone, now()) as "open_now!"
-           from stores s where s.id = $1"#,
-        id
+        r#"select s.id, s.name, s.lat, s.lng, s.delivery_radius_m, s.prep_time_min,
+                  s.min_order_fen, s.packaging_fee_fen, s.discount_threshold_fen, s.discount_fen,
+                  s.accepting_orders, s.pickup_enabled,
+                  store_open_at(s.id, s.time_zone, now()) as "open_now!",
+                  (select count(*) from orders o
+                    where o.store_id = s.id and o.status in ('placed', 'accepted', 'picking')) as "backlog!"
+           from stores s
+           where s.id = $1
+              or ($2 and s.chain_id = (select chain_id from stores where id = $1))
+           order by s.id <> $1, s.name"#,
+        id,
+        chain
     )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(AppError::NotFound)
+    .fetch_all(pool)
+    .await?;
+    if stores.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(stores)
 }
 
-/// The customer's cart at this store, priced now; refuses lines that cannot be ordered.
+/// The customer's cart at `cart_store`, priced now at `store` (the same store, or a branch of
+/// its chain: the same name and unit is the same item there); refuses lines that cannot be
+/// ordered there.
 async fn cart_lines(
     pool: &PgPool,
     customer_id: Uuid,
-    store_id: Uuid,
+    cart_store: Uuid,
+    store: &StoreForOrder,
 ) -> Result<Vec<PricedLine>, AppError> {
     let rows = sqlx::query!(
-        r#"select p.id, p.name, p.unit, p.price_fen, p.listed, i.quantity,
-                  coalesce(s.on_hand - s.reserved, 0) as "available!"
+        r#"select cp.name as cart_name, i.quantity, p.id as "id?", p.name as "name?",
+                  p.unit as "unit?", p.price_fen as "price_fen?", p.listed as "listed?",
+                  p.available as "available?"
            from carts c
            join cart_items i on i.cart_id = c.id
-           join products p on p.id = i.product_id
-           left join stock_levels s on s.store_id = p.store_id and s.product_id = p.id
+           join products cp on cp.id = i.product_id
+           left join lateral (
+               select q.id, q.name, q.unit, q.price_fen, q.listed,
+                      coalesce(s.on_hand - s.reserved, 0) as available
+               from products q
+               left join stock_levels s on s.store_id = q.store_id and s.product_id = q.id
+               where q.store_id = $3
+                 and (q.id = cp.id or (q.name = cp.name and q.unit = cp.unit))
+               order by q.id = cp.id desc, q.listed desc, 6 desc
+               limit 1
+           ) p on true
            where c.customer_id = $1 and c.store_id = $2
-           order by i.added_at, p.name"#,
+           order by i.added_at, cp.name"#,
         customer_id,
-        store_id
+        cart_store,
+        store.id
     )
     .fetch_all(pool)
     .await?;
     let mut lines = Vec::with_capacity(rows.len());
     for r in rows {
-        if !r.listed {
+        let (Some(id), Some(name), Some(unit), Some(price_fen), Some(listed), Some(available)) =
+            (r.id, r.name, r.unit, r.price_fen, r.listed, r.available)
+        else {
             return Err(AppError::validation(
                 "cart",
-                format!("{} is no longer sold: remove it from your cart.", r.name),
+                format!("{} does not sell {}.", store.name, r.cart_name),
+            ));
+        };
+        if !listed {
+            return Err(AppError::validation(
+                "cart",
+                format!("{name} is no longer sold: remove it from your cart."),
             ));
         }
-        if r.quantity > r.available {
-            return Err(sold_out(&r.name, r.available));
+        if r.quantity > available {
+            return Err(sold_out(&name, available));
         }
         lines.push(PricedLine {
-            product_id: r.id,
-            name: r.name,
-            unit: r.unit,
-            unit_price: Money::from_fen(r.price_fen),
+            product_id: id,
+            name,
+            unit,
+            unit_price: Money::from_fen(price_fen),
             quantity: r.quantity,
         });
     }
@@ -218,13 +256,79 @@ pub struct QuoteRequest {
     pub tip: Money,
 }
 
-/// Prices the customer's cart at a store and keeps the quote (valid for [`QUOTE_TTL`]).
-pub async fn quote(
+/// Where a delivery goes: the address, its position and the zone condition there.
+struct Destination {
+    address_id: Uuid,
+    lat: f64,
+    lng: f64,
+    condition: Option<(Money, f64, String)>,
+}
+
+async fn destination(
     pool: &PgPool,
     customer_id: Uuid,
-    req: QuoteRequest,
-) -> Result<QuoteView, AppError> {
-    let store = store_for_order(pool, req.store_id).await?;
+    address_id: Option<Uuid>,
+) -> Result<Destination, AppError> {
+    let address_id = match address_id {
+        Some(id) => id,
+        None => sqlx::query_scalar!(
+            "select id from addresses where customer_id = $1 order by created_at desc, id desc limit 1",
+            customer_id
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| {
+            AppError::validation(
+                "address",
+                "Add a delivery address first (or choose store pickup).",
+            )
+        })?,
+    };
+    let a = sqlx::query!(
+        "select lat, lng from addresses where id = $1 and customer_id = $2",
+        address_id,
+        customer_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| AppError::validation("address", "Choose one of your addresses."))?;
+    Ok(Destination {
+        address_id,
+        lat: a.lat,
+        lng: a.lng,
+        condition: zone_condition_at(pool, a.lat, a.lng).await?,
+    })
+}
+
+/// Minutes each paid order waiting to be packed adds when branches are compared.
+const BACKLOG_MIN_PER_ORDER: i64 = 2;
+
+/// The cart priced at one store, with what ranks it among the branches of a chain.
+struct Offer {
+    store: StoreForOrder,
+    lines: Vec<PricedLine>,
+    totals: Totals,
+    distance_m: Option<f64>,
+    eta_min: i32,
+    surcharge_reason: Option<String>,
+}
+
+impl Offer {
+    /// Delivery time plus the store's backlog: lower is better.
+    fn rank(&self) -> i64 {
+        i64::from(self.eta_min) + self.store.backlog * BACKLOG_MIN_PER_ORDER
+    }
+}
+
+/// Everything one store needs to take this cart now (or in the chosen slot). A
+/// `Validation` error says why it cannot.
+async fn offer_at(
+    pool: &PgPool,
+    customer_id: Uuid,
+    req: &QuoteRequest,
+    store: StoreForOrder,
+    to: Option<&Destination>,
+) -> Result<Offer, AppError> {
     if !store.accepting_orders {
         return Err(AppError::validation(
             "store",
@@ -237,49 +341,7 @@ pub async fn quote(
             "This store does not offer pickup: choose delivery.",
         ));
     }
-    let lines = cart_lines(pool, customer_id, store.id).await?;
-    if lines.is_empty() {
-        return Err(AppError::validation(
-            "cart",
-            "Your cart at this store is empty: add something first.",
-        ));
-    }
-    let (distance_m, condition, address_id) = match req.fulfilment {
-        Fulfilment::Pickup => (None, None, None),
-        Fulfilment::Delivery => {
-            let latest = || async {
-                sqlx::query_scalar!(
-                    "select id from addresses where customer_id = $1 order by created_at desc, id desc limit 1",
-                    customer_id
-                )
-                .fetch_optional(pool)
-                .await
-            };
-            let address_id = match req.address_id {
-                Some(id) => id,
-                None => latest().await?.ok_or_else(|| {
-                    AppError::validation(
-                        "address",
-                        "Add a delivery address first (or choose store pickup).",
-                    )
-                })?,
-            };
-            let a = sqlx::query!(
-                "select lat, lng from addresses where id = $1 and customer_id = $2",
-                address_id,
-                customer_id
-            )
-            .fetch_optional(pool)
-            .await?
-            .ok_or_else(|| AppError::validation("address", "Choose one of your addresses."))?;
-            let d = routing::haversine_m(store.lat, store.lng, a.lat, a.lng);
-            (
-                Some(d),
-                zone_condition_at(pool, a.lat, a.lng).await?,
-                Some(address_id),
-            )
-        }
-    };
+    let lines = cart_lines(pool, customer_id, req.store_id, &store).await?;
     match req.slot {
         Some(slot) => {
             let slots = slots(pool, store.id).await?;
@@ -307,7 +369,8 @@ pub async fn quote(
         }
         None => {}
     }
-    let (surcharge, multiplier, surcharge_reason) = match condition {
+    let distance_m = to.map(|a| routing::haversine_m(store.lat, store.lng, a.lat, a.lng));
+    let (surcharge, multiplier, surcharge_reason) = match to.and_then(|a| a.condition.clone()) {
         Some((s, m, why)) => (s, m, Some(why)),
         None => (Money::ZERO, 1.0, None),
     };
@@ -326,26 +389,109 @@ pub async fn quote(
         Some(d) => crate::delivery::eta_minutes(store.prep_time_min, d, multiplier),
         None => store.prep_time_min,
     };
-    let discount_rule = store
+    Ok(Offer {
+        store,
+        lines,
+        totals,
+        distance_m,
+        eta_min,
+        surcharge_reason,
+    })
+}
+
+/// Prices the customer's cart and keeps the quote (valid for [`QUOTE_TTL`]).
+///
+/// A delivery from a store of a chain goes to the branch that can take the whole cart and
+/// delivers soonest, counting its backlog; the quote names that branch and its prices. When no
+/// branch can, the customer is told why before paying.
+pub async fn quote(
+    pool: &PgPool,
+    customer_id: Uuid,
+    req: QuoteRequest,
+) -> Result<QuoteView, AppError> {
+    let stores =
+        stores_for_order(pool, req.store_id, req.fulfilment == Fulfilment::Delivery).await?;
+    let cart_empty = sqlx::query_scalar!(
+        r#"select not exists (select 1 from carts c join cart_items i on i.cart_id = c.id
+                              where c.customer_id = $1 and c.store_id = $2) as "empty!""#,
+        customer_id,
+        req.store_id
+    )
+    .fetch_one(pool)
+    .await?;
+    if cart_empty {
+        return Err(AppError::validation(
+            "cart",
+            "Your cart at this store is empty: add something first.",
+        ));
+    }
+    let to = match req.fulfilment {
+        Fulfilment::Pickup => None,
+        Fulfilment::Delivery => Some(destination(pool, customer_id, req.address_id).await?),
+    };
+    let branches = stores.len();
+    let mut best: Option<Offer> = None;
+    let mut cart_store_refusal = None;
+    for store in stores {
+        let own = store.id == req.store_id;
+        match offer_at(pool, customer_id, &req, store, to.as_ref()).await {
+            Ok(offer) => {
+                if best.as_ref().is_none_or(|b| offer.rank() < b.rank()) {
+                    best = Some(offer);
+                }
+            }
+            Err(e @ AppError::Validation { .. }) if own => cart_store_refusal = Some(e),
+            Err(AppError::Validation { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let Some(offer) = best else {
+        let refusal = cart_store_refusal.unwrap_or(AppError::NotFound);
+        return Err(match refusal {
+            AppError::Validation { field, message } if branches > 1 => AppError::Validation {
+                field,
+                message: format!(
+                    "{message} No other branch that delivers to this address can take the whole order either."
+                ),
+            },
+            other => other,
+        });
+    };
+    let store_choice = (offer.store.id != req.store_id).then(|| {
+        let why = match &cart_store_refusal {
+            Some(AppError::Validation { message, .. }) => {
+                format!("your store can't take this order ({message})")
+            }
+            _ => "it delivers sooner".to_string(),
+        };
+        format!(
+            "{} delivers this order: {why}. Prices are that branch's.",
+            offer.store.name
+        )
+    });
+    let discount_rule = offer
+        .store
         .discount_rule()
         .map(|(t, off)| format!("Spend {t}, save {off} 满{t}减{off}"));
     let id = Uuid::now_v7();
     let ttl_secs = QUOTE_TTL.as_secs() as f64;
-    let distance = distance_m.map(|d| d.round() as i32);
+    let distance = offer.distance_m.map(|d| d.round() as i32);
+    let address_id = to.as_ref().map(|a| a.address_id);
+    let totals = offer.totals;
     let expires_at = sqlx::query_scalar!(
         r#"insert into quotes (id, customer_id, store_id, fulfilment, address_id, scheduled_for, lines,
                                items_fen, packaging_fen, delivery_fee_fen, surcharge_fen, discount_fen,
-                               tip_fen, total_fen, distance_m, eta_min, expires_at)
+                               tip_fen, total_fen, distance_m, eta_min, expires_at, cart_store_id)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                   now() + make_interval(secs => $17))
+                   now() + make_interval(secs => $17), $18)
            returning expires_at"#,
         id,
         customer_id,
-        store.id,
+        offer.store.id,
         req.fulfilment.as_str(),
         address_id,
         req.slot,
-        Json(&lines) as _,
+        Json(&offer.lines) as _,
         totals.items.fen(),
         totals.packaging.fen(),
         totals.delivery_fee.fen(),
@@ -354,23 +500,25 @@ pub async fn quote(
         totals.tip.fen(),
         totals.total.fen(),
         distance,
-        eta_min,
-        ttl_secs
+        offer.eta_min,
+        ttl_secs,
+        req.store_id
     )
     .fetch_one(pool)
     .await?;
     Ok(QuoteView {
         id,
-        store_id: store.id,
-        store_name: store.name,
+        store_id: offer.store.id,
+        store_name: offer.store.name,
+        store_choice,
         fulfilment: req.fulfilment,
         address_id,
-        lines,
+        lines: offer.lines,
         totals,
-        surcharge_reason,
+        surcharge_reason: offer.surcharge_reason,
         discount_rule,
         distance_m: distance,
-        eta_min,
+        eta_min: offer.eta_min,
         scheduled_for: req.slot,
         expires_at,
     })
@@ -509,7 +657,7 @@ pub async fn place_order(
         return Ok(PlacedOrder { order_id, number });
     }
     let q = sqlx::query!(
-        r#"select q.store_id, q.fulfilment, q.address_id, q.scheduled_for,
+        r#"select q.store_id, q.cart_store_id, q.fulfilment, q.address_id, q.scheduled_for,
                   q.lines as "lines: Json<Vec<PricedLine>>",
                   q.items_fen, q.packaging_fen, q.delivery_fee_fen, q.surcharge_fen, q.discount_fen,
                   q.tip_fen, q.total_fen, q.distance_m, q.eta_min, q.expires_at < now() as "expired!"
@@ -682,14 +830,14 @@ pub async fn place_order(
                                contact_phone, address_detail, dest_lat, dest_lng, notes, scheduled_for,
                                release_at, items_fen, packaging_fen, delivery_fee_fen, surcharge_fen,
                                discount_fen, tip_fen, total_fen, distance_m, eta_min, pickup_code,
-                               tracking_token, quote_id, payment_expires_at)
+                               tracking_token, quote_id, payment_expires_at, cart_store_id)
            values ($1, (select 'SD-' || to_char(now() at time zone $2, 'YYYYMMDD') || '-'
                                || lpad(n::text, greatest(4, length(n::text)), '0')
                         from nextval('order_number_seq') n),
                    $3, $4, 'pending_payment', $5, $6, $7, $8, $9, $10, $11, $12,
                    $12::timestamptz - make_interval(mins => $20 + 10),
                    $13, $14, $15, $16, $17, $18, $19, $21, $20, $22, $23, $24,
-                   now() + make_interval(secs => $25))
+                   now() + make_interval(secs => $25), $26)
            returning number"#,
         order_id,
         store.time_zone,
@@ -715,7 +863,8 @@ pub async fn place_order(
         pickup_code,
         random_token()?,
         quote_id,
-        ttl_secs
+        ttl_secs,
+        q.cart_store_id
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -290,10 +290,15 @@ pub async fn mark_paid(
     )
     .execute(&mut **tx)
     .await?;
+    // The cart checked out may be another branch's (the chain picked this one): its lines
+    // are the same items by name and unit.
     sqlx::query!(
-        "delete from cart_items i using carts c
-         where c.id = i.cart_id and c.customer_id = $1 and c.store_id = $2
-           and i.product_id in (select product_id from order_items where order_id = $3)",
+        "delete from cart_items i using carts c, products cp
+         where c.id = i.cart_id and cp.id = i.product_id and c.customer_id = $1
+           and c.store_id = coalesce((select cart_store_id from orders where id = $3), $2)
+           and exists (select 1 from order_items oi join products p on p.id = oi.product_id
+                       where oi.order_id = $3
+                         and (p.id = cp.id or (p.name = cp.name and p.unit = cp.unit)))",
         order.customer_id,
         order.store_id,
         order.id
@@ -301,10 +306,12 @@ pub async fn mark_paid(
     .execute(&mut **tx)
     .await?;
     sqlx::query!(
-        "delete from carts c where c.customer_id = $1 and c.store_id = $2
+        "delete from carts c where c.customer_id = $1
+           and c.store_id = coalesce((select cart_store_id from orders where id = $3), $2)
            and not exists (select 1 from cart_items i where i.cart_id = c.id)",
         order.customer_id,
-        order.store_id
+        order.store_id,
+        order.id
     )
     .execute(&mut **tx)
     .await?;

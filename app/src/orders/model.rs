@@ -372,6 +372,8 @@ pub struct QuoteView {
     pub id: Uuid,
     pub store_id: Uuid,
     pub store_name: String,
+    /// Set when another branch of the chain than the cart's store fulfils the order, and why.
+    pub store_choice: Option<String>,
     pub fulfilment: Fulfilment,
     /// The address delivered to (the customer's latest one unless they chose another).
     pub address_id: Option<Uuid>,

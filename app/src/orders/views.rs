@@ -275,6 +275,7 @@ fn quote_summary(
     view! {
         <article class="card quote" data-test="quote">
             <h2>{q.store_name.clone()}</h2>
+            {q.store_choice.clone().map(|c| view! { <p class="notice" data-test="store-choice">{c}</p> })}
             {lines_table(q.lines.clone())}
             {totals_table(q.totals, q.surcharge_reason.clone())}
             {q.discount_rule.clone().map(|r| view! { <p class="muted" data-test="discount-rule">{r}</p> })}
