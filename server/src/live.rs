@@ -1,4 +1,6 @@
-//! Server-sent events for one order's timeline: `GET /api/live/orders/{id}`. Only the
+//! Server-sent events for one order's timeline: `GET /api/live/orders/{id}`, plus an `update`
+//! event (no id, nothing to replay) when the order changed without a timeline row: dispatch
+//! moved the planned arrival, a cancel request came in. Only the
 //! order's customer and its store's staff may subscribe. Each event carries its `order_events` id, so a browser
 //! that reconnects (EventSource sends `Last-Event-ID`) gets exactly what it missed.
 
@@ -98,6 +100,14 @@ struct Feed {
     caught_up: bool,
 }
 
+enum Wake {
+    /// New timeline rows (or a resync): read them.
+    Read,
+    /// The order changed without a timeline row (a new planned arrival, a cancel request).
+    Update,
+    Closed,
+}
+
 /// Replays what came after `last`, then follows pings; every 20 s it re-reads anyway, so a
 /// lost ping only delays an update.
 fn feed(
@@ -125,19 +135,28 @@ fn feed(
                 let wake = tokio::time::timeout(Duration::from_secs(20), async {
                     loop {
                         match f.pings.recv().await {
-                            Ok(p) if p == app::live::OrderPing::RESYNC => return true,
+                            Ok(p) if p == app::live::OrderPing::RESYNC => return Wake::Read,
                             Ok(p) if p.order_id == f.order_id && p.event_id > f.last => {
-                                return true;
+                                return Wake::Read;
+                            }
+                            Ok(p) if p.order_id == f.order_id && p.event_id == 0 => {
+                                return Wake::Update;
                             }
                             Ok(_) => continue,
-                            Err(RecvError::Lagged(_)) => return true,
-                            Err(RecvError::Closed) => return false,
+                            Err(RecvError::Lagged(_)) => return Wake::Read,
+                            Err(RecvError::Closed) => return Wake::Closed,
                         }
                     }
                 })
-                .await;
-                if wake == Ok(false) {
-                    return None;
+                .await
+                .unwrap_or(Wake::Read);
+                match wake {
+                    Wake::Closed => return None,
+                    Wake::Update => {
+                        let ev = Event::default().event("update").data("changed");
+                        return Some((Ok(ev), f));
+                    }
+                    Wake::Read => {}
                 }
             }
             f.caught_up = true;

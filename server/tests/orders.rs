@@ -830,6 +830,73 @@ async fn the_live_feed_streams_changes_and_replays_what_a_reconnect_missed(pool:
     assert_eq!(replay, vec![events[1].clone()]);
 }
 
+/// The `event:` field of one server-sent event block.
+fn event_name(block: &str) -> Option<&str> {
+    block
+        .lines()
+        .find_map(|l| l.strip_prefix("event:").map(str::trim))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_re_plan_that_moves_the_arrival_reaches_the_customers_page_live(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-live-eta-1").await;
+    let res = client()
+        .get(format!("{}/api/live/orders/{order_id}", app.base))
+        .header("cookie", &s.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.bytes_stream();
+    // The replayed timeline first (pending_payment, placed), then the live part.
+    let mut text = String::new();
+    let mut next_block = async || loop {
+        if let Some(end) = text.find("\n\n") {
+            return text.drain(..end + 2).collect::<String>();
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next())
+            .await
+            .expect("live feed too slow")
+            .expect("live feed ended")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    };
+    let mut replayed = 0;
+    while replayed < 2 {
+        if event_name(&next_block().await) == Some("order") {
+            replayed += 1;
+        }
+    }
+    // Dispatch plans the drop-off (what `plan_round` writes), then moves it by 7 minutes.
+    for shift in ["25 minutes", "32 minutes"] {
+        sqlx::query(&format!(
+            "update orders set planned_dropoff_at = now() + interval '{shift}' where id = $1::uuid"
+        ))
+        .bind(&order_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let block = loop {
+            let b = next_block().await;
+            if event_name(&b).is_some() {
+                break b;
+            }
+        };
+        assert_eq!(event_name(&block), Some("update"), "{block}");
+        assert!(
+            !block.lines().any(|l| l.starts_with("id:")),
+            "an update replays nothing: {block}"
+        );
+    }
+    let o = order(&app, &s.cookie, &order_id).await;
+    assert!(
+        o["eta_local"].is_string(),
+        "the page shows the planned time: {o}"
+    );
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn the_tracking_link_shows_progress_without_contact_details_until_delivery(pool: PgPool) {
     let app = spawn(pool.clone()).await;

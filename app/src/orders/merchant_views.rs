@@ -118,7 +118,7 @@ pub fn StoreBoardPage() -> impl IntoView {
         if let Some(id) = store_id() {
             follow_feed(
                 format!("/api/live/stores/{id}"),
-                "board",
+                &["board"],
                 move || version.update(|v| *v += 1),
                 live,
             );
@@ -371,7 +371,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
                 .unwrap_or(0);
             follow_feed(
                 format!("/api/live/orders/{order_id}?after={after}"),
-                "order",
+                &["order", "update"],
                 move || version.update(|v| *v += 1),
                 live,
             );

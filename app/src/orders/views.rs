@@ -368,7 +368,7 @@ pub fn OrderPage() -> impl IntoView {
             // anything missed.
             follow_feed(
                 format!("/api/live/orders/{order_id}?after={after}"),
-                "order",
+                &["order", "update"],
                 move || version.update(|v| *v += 1),
                 live,
             );

@@ -104,11 +104,11 @@ pub fn Pager<T: 'static>(page: Page<T>, base: String) -> impl IntoView {
     }
 }
 
-/// Follows a live feed (browser only): `changed` runs on every `event`; `live` says whether
+/// Follows a live feed (browser only): `changed` runs on each of `events`; `live` says whether
 /// the connection is up. EventSource reconnects by itself.
 pub fn follow_feed(
     url: String,
-    event: &'static str,
+    events: &'static [&'static str],
     changed: impl Fn() + 'static,
     live: RwSignal<bool>,
 ) {
@@ -120,7 +120,9 @@ pub fn follow_feed(
     let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
     let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(true));
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
-    let _ = source.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
+    for event in events {
+        let _ = source.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
+    }
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     let held = send_wrapper::SendWrapper::new((source, on_event, on_open, on_error));
