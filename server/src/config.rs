@@ -26,6 +26,8 @@ pub struct Config {
     pub tile_attribution: Option<String>,
     /// Uploaded product images (`SONGDA_UPLOADS_DIR`, default `<data dir>/uploads`).
     pub uploads_dir: PathBuf,
+    /// `songda --simulate` (or `SONGDA_SIMULATE=true`): the simulated city, with its rates.
+    pub simulate: Option<crate::simulate::SimConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,36 @@ fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
             message: "use true or false",
         }),
     }
+}
+
+/// The simulator's rates (`SONGDA_SIM_*`).
+pub fn sim_config() -> Result<crate::simulate::SimConfig, ConfigError> {
+    let d = crate::simulate::SimConfig::default();
+    let orders_per_min: f64 = parse(
+        "SONGDA_SIM_ORDERS_PER_MIN",
+        d.orders_per_min,
+        "a number of orders per minute, 0 to 600",
+    )?;
+    if !(0.0..=600.0).contains(&orders_per_min) {
+        return Err(ConfigError {
+            name: "SONGDA_SIM_ORDERS_PER_MIN",
+            value: orders_per_min.to_string(),
+            message: "a number of orders per minute, 0 to 600",
+        });
+    }
+    Ok(crate::simulate::SimConfig {
+        orders_per_min,
+        couriers: parse("SONGDA_SIM_COURIERS", d.couriers, "a number of couriers")?,
+        prep: Duration::from_secs(
+            parse(
+                "SONGDA_SIM_PREP_SECS",
+                d.prep.as_secs(),
+                "a number of seconds",
+            )?
+            .clamp(5, 3600),
+        ),
+        seed: parse("SONGDA_SIM_SEED", d.seed, "a whole number")?,
+    })
 }
 
 impl Config {
@@ -122,6 +154,10 @@ impl Config {
             payment_sandbox: match var("SONGDA_PAYMENT_SANDBOX") {
                 None => None,
                 Some(_) => Some(flag("SONGDA_PAYMENT_SANDBOX", false)?),
+            },
+            simulate: match flag("SONGDA_SIMULATE", false)? {
+                false => None,
+                true => Some(sim_config()?),
             },
         })
     }

@@ -10,6 +10,7 @@ pub mod merchant;
 pub mod payments;
 pub mod security;
 pub mod seed;
+pub mod simulate;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -318,6 +319,10 @@ async fn serve(
     let app = build_app(state.clone(), config.body_limit_bytes);
     let sessions = tokio::spawn(purge_expired_sessions(pool.clone()));
     let dispatcher = tokio::spawn(dispatch::run_dispatcher(state.clone()));
+    let simulator = config
+        .simulate
+        .clone()
+        .map(|sim| tokio::spawn(simulate::run_simulator(state.clone(), sim)));
     let workers = tokio::spawn(run_workers(state));
 
     println!(
@@ -330,6 +335,14 @@ async fn serve(
             ""
         }
     );
+    if let Some(sim) = &config.simulate {
+        println!(
+            "Simulating the city: {} orders/min, {} couriers, {} s preparation (SONGDA_SIM_ORDERS_PER_MIN, SONGDA_SIM_COURIERS, SONGDA_SIM_PREP_SECS)",
+            sim.orders_per_min,
+            sim.couriers,
+            sim.prep.as_secs()
+        );
+    }
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -339,6 +352,9 @@ async fn serve(
     .map_err(|e| format!("server error: {e}"));
     workers.abort();
     dispatcher.abort();
+    if let Some(simulator) = simulator {
+        simulator.abort();
+    }
     sessions.abort();
     pool.close().await;
     served

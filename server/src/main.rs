@@ -1,4 +1,5 @@
-//! `songda` runs the platform; `songda postgres` runs only the private database (for tests);
+//! `songda` runs the platform (`songda --simulate`: with simulated customers, stores and
+//! couriers); `songda postgres` runs only the private database (for tests);
 //! `songda migrate` applies the migrations to `DATABASE_URL` and exits.
 
 use tracing_subscriber::EnvFilter;
@@ -27,19 +28,30 @@ async fn serve() {
         )
         .with_writer(std::io::stderr)
         .init();
+    let arg = std::env::args().nth(1);
     let config = match server::Config::from_env() {
+        Ok(mut c) if arg.as_deref() == Some("--simulate") => match server::config::sim_config() {
+            Ok(sim) => {
+                c.simulate = Some(sim);
+                c
+            }
+            Err(e) => {
+                eprintln!("songda: configuration error: {e}");
+                std::process::exit(2);
+            }
+        },
         Ok(c) => c,
         Err(e) => {
             eprintln!("songda: configuration error: {e}");
             std::process::exit(2);
         }
     };
-    let result = match std::env::args().nth(1).as_deref() {
-        None | Some("serve") => server::run(config).await,
+    let result = match arg.as_deref() {
+        None | Some("serve") | Some("--simulate") => server::run(config).await,
         Some("postgres") => server::run_postgres_only(config).await,
         Some("migrate") => server::run_migrate_only(config).await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; use `songda` or `songda postgres`"
+            "unknown command {other:?}; use `songda`, `songda --simulate` or `songda postgres`"
         )),
     };
     if let Err(e) = result {

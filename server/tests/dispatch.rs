@@ -81,7 +81,7 @@ async fn courier_endpoints_refuse_anonymous_customers_merchants_and_other_courie
     let app = spawn(pool.clone()).await;
     let customer = app.login_as("customer").await;
     let merchant = app.login_as("merchant").await;
-    let endpoints: [(&str, Vec<(&str, &str)>); 5] = [
+    let endpoints: [(&str, Vec<(&str, &str)>); 8] = [
         (
             "/api/courier_go_online",
             vec![("lat", "31.2"), ("lng", "121.5"), ("shift_hours", "4")],
@@ -97,6 +97,18 @@ async fn courier_endpoints_refuse_anonymous_customers_merchants_and_other_courie
             vec![
                 ("offer_id", "00000000-0000-0000-0000-000000000001"),
                 ("accept", "true"),
+            ],
+        ),
+        ("/api/courier_tasks", vec![]),
+        (
+            "/api/courier_start_delivering",
+            vec![("order_id", "00000000-0000-0000-0000-000000000001")],
+        ),
+        (
+            "/api/courier_deliver",
+            vec![
+                ("order_id", "00000000-0000-0000-0000-000000000001"),
+                ("pin", "1234"),
             ],
         ),
     ];
@@ -373,15 +385,22 @@ async fn one_server_leads_dispatch_at_a_time(pool: PgPool) {
             .await
             .unwrap()
     );
-    // The leader's connection goes away (its process died): the other takes over.
+    // The leader's connection goes away (its process died): the other takes over once the
+    // server has ended that backend (closing only sends the goodbye).
     a.close().await.unwrap();
-    assert!(
-        sqlx::query_scalar::<_, bool>(take)
+    let mut taken = false;
+    for _ in 0..100 {
+        taken = sqlx::query_scalar::<_, bool>(take)
             .bind(key)
             .fetch_one(&mut *b)
             .await
-            .unwrap()
-    );
+            .unwrap();
+        if taken {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(taken, "the lock outlived its connection");
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -572,4 +591,140 @@ async fn the_leader_re_plans_from_its_last_plan(pool: PgPool) {
     assert_eq!(stops.len(), 4, "{stops:?}");
     assert!(stops.contains(&(first, true)) && stops.contains(&(second, false)));
     assert_eq!(holder(&pool, &second_order).await, (None, Some(me)));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_courier_rides_the_plan_picks_up_with_the_label_and_delivers_with_the_customers_pin(
+    pool: PgPool,
+) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-deliver").await;
+    let o = order_id.as_str();
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let second = online(&app, SECOND, FURTHER).await;
+    let customer_view = order(&app, &s.cookie, o).await;
+    let pin = customer_view["delivery_pin"].as_str().unwrap().to_string();
+    assert_eq!(pin.len(), 4, "the customer sees the PIN once paid");
+
+    // Before an offer is accepted the courier has no stops and cannot touch the order.
+    let (status, tasks) = call(&app, "/api/courier_tasks", &[], &first).await;
+    assert_eq!(status, StatusCode::OK, "{tasks}");
+    assert_eq!(tasks, serde_json::json!([]));
+    plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    let (status, body) = answer(&app, &first, offer["id"].as_str().unwrap(), true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The stops in plan order: the store, then the customer as an area (no exact address).
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &first).await;
+    let kinds: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["pickup", "dropoff"], "{tasks}");
+    assert!(tasks[1]["contact"].is_null());
+    assert!(!tasks.to_string().contains("Room 1203"), "{tasks}");
+
+    // The store packs it.
+    let staff = pharmacist(&app, &pool).await;
+    for (path, form) in [
+        (
+            "/api/accept_order",
+            vec![("order_id", o), ("prep_min", "5")],
+        ),
+        (
+            "/api/tick_pick_line",
+            vec![
+                ("order_id", o),
+                ("product_id", s.product.as_str()),
+                ("picked", "true"),
+            ],
+        ),
+        ("/api/mark_order_ready", vec![("order_id", o)]),
+    ] {
+        let (status, body) = call(&app, path, &form, &staff).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let code: String = sqlx::query_scalar("select handover_code from orders where id = $1::uuid")
+        .bind(o)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (status, body) = call(
+        &app,
+        "/api/courier_pickup",
+        &[("order_id", o), ("code", &code)],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Carrying it, the courier sees the exact address and who to call.
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &first).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+    assert!(tasks[0]["address"].as_str().unwrap().contains("Room 1203"));
+    assert!(
+        tasks[0]["contact"]
+            .as_str()
+            .unwrap()
+            .contains("13912345678")
+    );
+
+    // Another courier can neither leave with it nor deliver it.
+    let form = [("order_id", o), ("pin", pin.as_str())];
+    for path in ["/api/courier_start_delivering", "/api/courier_deliver"] {
+        let (status, _) = call(
+            &app,
+            path,
+            &form[..1 + usize::from(path.ends_with("deliver"))],
+            &second,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (status, body) = call(
+        &app,
+        "/api/courier_start_delivering",
+        &[("order_id", o)],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A wrong or malformed PIN is refused and changes nothing.
+    let wrong = if pin == "0000" { "1111" } else { "0000" };
+    for bad in [wrong, "12", "abcd"] {
+        let (status, body) = call(
+            &app,
+            "/api/courier_deliver",
+            &[("order_id", o), ("pin", bad)],
+            &first,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["field"], "pin");
+    }
+    assert_eq!(order(&app, &s.cookie, o).await["status"], "delivering");
+    let (status, body) = call(&app, "/api/courier_deliver", &form, &first).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let done = order(&app, &s.cookie, o).await;
+    assert_eq!(done["status"], "delivered");
+    assert!(
+        done["delivery_pin"].is_null(),
+        "the PIN is gone once delivered"
+    );
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &first).await;
+    assert_eq!(tasks, serde_json::json!([]));
+    let status: String = sqlx::query_scalar("select status from couriers where user_id = $1")
+        .bind(courier_id(&pool, FIRST).await)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "online", "free for the next offer");
+    // Delivering twice is refused.
+    let (status, _) = call(&app, "/api/courier_deliver", &form, &first).await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }

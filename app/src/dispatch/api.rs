@@ -107,3 +107,36 @@ pub async fn reassign_order(order_id: uuid::Uuid, courier_id: uuid::Uuid) -> Res
     let state = context::state()?;
     super::service::reassign(&state.pool, user.id, order_id, courier_id).await
 }
+
+/// The courier's stops in the plan's order.
+#[server(endpoint = "courier_tasks")]
+pub async fn my_tasks() -> Result<Vec<super::model::TaskStop>, AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    let state = context::state()?;
+    super::tasks::tasks_for(&state.pool, user.id).await
+}
+
+/// The courier leaves for the customer with this order on board.
+#[server(endpoint = "courier_start_delivering")]
+pub async fn start_delivering(order_id: uuid::Uuid) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    let state = context::state()?;
+    super::tasks::start_delivering(&state.pool, user.id, order_id).await
+}
+
+/// Delivered, proven by the customer's 4-digit PIN.
+#[server(endpoint = "courier_deliver")]
+pub async fn deliver(order_id: uuid::Uuid, pin: String) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    let pin = pin.trim();
+    if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::validation(
+            "pin",
+            "Enter the customer's 4-digit delivery PIN.",
+        ));
+    }
+    // A 4-digit PIN is guessable: each address gets a limited number of tries.
+    auth::throttle_anonymous()?;
+    let state = context::state()?;
+    super::tasks::deliver(&state.pool, user.id, order_id, pin).await
+}

@@ -52,6 +52,32 @@ pub struct OfferOrder {
     pub dropoff_distance_m: i32,
 }
 
+/// What the courier does at a stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopKind {
+    Pickup,
+    Dropoff,
+}
+
+/// One stop of the courier's accepted work, in the plan's order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskStop {
+    pub order_id: Uuid,
+    pub number: String,
+    pub kind: StopKind,
+    pub status: crate::orders::model::OrderStatus,
+    /// The store's name, or "Customer".
+    pub place: String,
+    /// The exact address once the courier carries the order; before that a placeholder.
+    pub address: String,
+    /// Name and phone at the door, only while the courier carries the order.
+    pub contact: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub planned_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Bounds for a courier's shift when going online.
 pub const MAX_SHIFT_HOURS: u32 = 12;
 

@@ -284,9 +284,17 @@ pub async fn mark_paid(
 ) -> Result<(), AppError> {
     transition(tx, order, OrderAction::PaymentSucceeded, actor, None, "").await?;
     commit_held(tx, order.id).await?;
+    // The customer's proof-of-delivery PIN, read to the courier at the door.
+    let pin = match order.fulfilment {
+        Fulfilment::Delivery => Some(super::checkout::random_digits(4)?),
+        Fulfilment::Pickup => None,
+    };
     sqlx::query!(
-        "update orders set paid_at = now(), release_at = coalesce(release_at, now()) where id = $1",
-        order.id
+        "update orders set paid_at = now(), release_at = coalesce(release_at, now()),
+                           delivery_pin = coalesce(delivery_pin, $2)
+         where id = $1",
+        order.id,
+        pin
     )
     .execute(&mut **tx)
     .await?;
@@ -492,7 +500,7 @@ pub async fn order_view(
         r#"select o.id, o.number, o.status, o.store_id, s.name as store_name, o.fulfilment,
                   o.contact_name, o.contact_phone, o.address_detail, o.notes,
                   o.items_fen, o.packaging_fen, o.delivery_fee_fen, o.surcharge_fen, o.discount_fen,
-                  o.tip_fen, o.total_fen, o.pickup_code, o.tracking_token, o.paid_at,
+                  o.tip_fen, o.total_fen, o.pickup_code, o.delivery_pin, o.tracking_token, o.paid_at,
                   to_char(o.scheduled_for at time zone s.time_zone, 'MM-DD HH24:MI') as scheduled_local,
                   to_char(coalesce(o.planned_dropoff_at, o.scheduled_for + interval '30 minutes',
                                    o.paid_at + make_interval(mins => o.eta_min)) at time zone s.time_zone,
@@ -586,6 +594,7 @@ pub async fn order_view(
         scheduled_for_local: o.scheduled_local,
         eta_local: o.eta_local.filter(|_| on_its_way),
         pickup_code: o.pickup_code.filter(|_| o.paid_at.is_some()),
+        delivery_pin: o.delivery_pin.filter(|_| on_its_way),
         tracking_token: o.tracking_token,
         payment,
         payment_deadline_local: (status == OrderStatus::PendingPayment).then_some(o.deadline_local),

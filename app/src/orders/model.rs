@@ -456,6 +456,8 @@ pub struct OrderView {
     pub eta_local: Option<String>,
     /// Shown only for store pickup, once paid.
     pub pickup_code: Option<String>,
+    /// Proof of delivery: the customer reads it to the courier at the door.
+    pub delivery_pin: Option<String>,
     pub tracking_token: String,
     pub payment: Option<PaymentState>,
     pub payment_deadline_local: Option<String>,

@@ -565,6 +565,10 @@ fn order_body(
         {o.pickup_code.clone().map(|code| view! {
             <p class="pickup-code">"Pickup code 取货码 " <strong data-test="pickup-code">{code}</strong></p>
         })}
+        {o.delivery_pin.clone().map(|pin| view! {
+            <p class="pickup-code">"Delivery PIN 收货码 " <strong data-test="delivery-pin">{pin}</strong>
+                <span class="muted">" · tell it to the courier at the door"</span></p>
+        })}
         {o.can_pay().then(|| view! {
             <div class="card pay" data-test="pay-box">
                 {payment_failed.clone().map(|why| view! {
