@@ -180,13 +180,28 @@ pub async fn start_payment(
 
 /// Polls until `done` holds for the value `read` returns (work the server finishes in the
 /// background: a notification over HTTP, a refund in the outbox) and returns that value.
-pub async fn eventually<T, F, Fut>(what: &str, mut read: F, done: impl Fn(&T) -> bool) -> T
+pub async fn eventually<T, F, Fut>(what: &str, read: F, done: impl Fn(&T) -> bool) -> T
 where
     T: std::fmt::Debug,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    eventually_within(Duration::from_secs(5), what, read, done).await
+}
+
+/// [`eventually`] for slower processes (a simulated city): gives up after `limit`.
+pub async fn eventually_within<T, F, Fut>(
+    limit: Duration,
+    what: &str,
+    mut read: F,
+    done: impl Fn(&T) -> bool,
+) -> T
+where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let value = read().await;
         if done(&value) {
