@@ -26,8 +26,18 @@ pub struct Config {
     pub tile_attribution: Option<String>,
     /// Uploaded product images (`SONGDA_UPLOADS_DIR`, default `<data dir>/uploads`).
     pub uploads_dir: PathBuf,
+    pub retention: Retention,
     /// `songda --simulate` (or `SONGDA_SIMULATE=true`): the simulated city, with its rates.
     pub simulate: Option<crate::simulate::SimConfig>,
+}
+
+/// How long history is kept before the hourly purge deletes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Dispatch planning rounds and their snapshots (`SONGDA_ROUNDS_KEEP_DAYS`, default 7).
+    pub rounds: Duration,
+    /// Courier position history (`SONGDA_POSITIONS_KEEP_DAYS`, default 30).
+    pub positions: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +164,14 @@ impl Config {
             payment_sandbox: match var("SONGDA_PAYMENT_SANDBOX") {
                 None => None,
                 Some(_) => Some(flag("SONGDA_PAYMENT_SANDBOX", false)?),
+            },
+            retention: Retention {
+                rounds: Duration::from_secs(
+                    parse("SONGDA_ROUNDS_KEEP_DAYS", 7u64, "a number of days")?.max(1) * 86_400,
+                ),
+                positions: Duration::from_secs(
+                    parse("SONGDA_POSITIONS_KEEP_DAYS", 30u64, "a number of days")?.max(1) * 86_400,
+                ),
             },
             simulate: match flag("SONGDA_SIMULATE", false)? {
                 false => None,

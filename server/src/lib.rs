@@ -317,7 +317,7 @@ async fn serve(
         .map_err(|e| format!("loading the sandbox payment secret: {e}"))?;
     let state = AppState::new(options, pool.clone(), settings);
     let app = build_app(state.clone(), config.body_limit_bytes);
-    let sessions = tokio::spawn(purge_expired_sessions(pool.clone()));
+    let sessions = tokio::spawn(purge_expired_sessions(pool.clone(), config.retention));
     let dispatcher = tokio::spawn(dispatch::run_dispatcher(state.clone()));
     let simulator = config
         .simulate
@@ -403,8 +403,9 @@ pub async fn run_workers(state: AppState) {
     }
 }
 
-/// Expired sessions are useless; delete them hourly so the table stays small.
-async fn purge_expired_sessions(pool: PgPool) {
+/// Hourly: expired sessions are useless, and planning rounds and courier positions are kept
+/// only for their configured periods (privacy, and the tables stay small).
+async fn purge_expired_sessions(pool: PgPool, keep: config::Retention) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -412,6 +413,11 @@ async fn purge_expired_sessions(pool: PgPool) {
             Ok(n) if n > 0 => tracing::info!("purged {n} expired sessions"),
             Ok(_) => {}
             Err(e) => tracing::error!("purging sessions failed: {e}"),
+        }
+        match app::dispatch::service::purge_history(&pool, keep.rounds, keep.positions).await {
+            Ok((0, 0)) => {}
+            Ok((r, p)) => tracing::info!("purged {r} planning rounds and {p} courier positions"),
+            Err(e) => tracing::error!("purging dispatch history failed: {e}"),
         }
     }
 }

@@ -101,8 +101,11 @@ struct Feed {
 }
 
 enum Wake {
-    /// New timeline rows (or a resync): read them.
+    /// New timeline rows: read them.
     Read,
+    /// Pings may have been missed (the listener reconnected, or this subscriber lagged):
+    /// read the timeline and tell the page to re-read everything else too.
+    Resync,
     /// The order changed without a timeline row (a new planned arrival, a cancel request).
     Update,
     Closed,
@@ -135,7 +138,7 @@ fn feed(
                 let wake = tokio::time::timeout(Duration::from_secs(20), async {
                     loop {
                         match f.pings.recv().await {
-                            Ok(p) if p == app::live::OrderPing::RESYNC => return Wake::Read,
+                            Ok(p) if p == app::live::OrderPing::RESYNC => return Wake::Resync,
                             Ok(p) if p.order_id == f.order_id && p.event_id > f.last => {
                                 return Wake::Read;
                             }
@@ -143,7 +146,7 @@ fn feed(
                                 return Wake::Update;
                             }
                             Ok(_) => continue,
-                            Err(RecvError::Lagged(_)) => return Wake::Read,
+                            Err(RecvError::Lagged(_)) => return Wake::Resync,
                             Err(RecvError::Closed) => return Wake::Closed,
                         }
                     }
@@ -155,6 +158,10 @@ fn feed(
                     Wake::Update => {
                         let ev = Event::default().event("update").data("changed");
                         return Some((Ok(ev), f));
+                    }
+                    Wake::Resync => {
+                        f.queue
+                            .push_back(Event::default().event("update").data("resync"));
                     }
                     Wake::Read => {}
                 }

@@ -630,8 +630,16 @@ async fn the_courier_rides_the_plan_picks_up_with_the_label_and_delivers_with_th
     assert!(tasks[1]["contact"].is_null());
     assert!(!tasks.to_string().contains("Room 1203"), "{tasks}");
 
-    // The store packs it.
+    // The store sees who is coming for it, and when.
     let staff = pharmacist(&app, &pool).await;
+    let (status, mo) = call(&app, "/api/merchant_order", &[("order_id", o)], &staff).await;
+    assert_eq!(status, StatusCode::OK, "{mo}");
+    let coming = mo["courier_arrival"].as_str().unwrap();
+    assert!(coming.starts_with("王磊 Wang Lei · ~"), "{coming}");
+    let (_, board) = call(&app, "/api/store_board", &[("store_id", &s.store)], &staff).await;
+    assert!(board.to_string().contains("王磊 Wang Lei · ~"), "{board}");
+
+    // The store packs it.
     for (path, form) in [
         (
             "/api/accept_order",
@@ -727,4 +735,39 @@ async fn the_courier_rides_the_plan_picks_up_with_the_label_and_delivers_with_th
     // Delivering twice is refused.
     let (status, _) = call(&app, "/api/courier_deliver", &form, &first).await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn old_planning_rounds_and_positions_are_purged_and_recent_ones_kept(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let _first = online(&app, FIRST, BY_PHARMACY).await;
+    let me = courier_id(&pool, FIRST).await;
+    sqlx::raw_sql(&format!(
+        "insert into courier_positions (courier_id, at, lat, lng)
+         select '{me}', now() - make_interval(days => d), 31.2, 121.5 from generate_series(0, 40) d;
+         insert into dispatch_rounds (id, at, trigger, orders, couriers, unserved, cost, solve_ms, snapshot)
+         select gen_random_uuid(), now() - make_interval(days => d), 'test', 0, 0, 0, 0, 0, '{{}}'
+         from generate_series(0, 10) d;"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    let (rounds, positions) = app::dispatch::service::purge_history(&pool, 7 * day, 30 * day)
+        .await
+        .unwrap();
+    // Days 7..=10 of the rounds and 30..=40 of the positions (rows of exactly 7 / 30 days
+    // were written a moment before the purge, so they are just past the cut-off).
+    assert_eq!((rounds, positions), (4, 11));
+    let left: i64 =
+        sqlx::query_scalar("select count(*) from courier_positions where courier_id = $1")
+            .bind(me)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        left,
+        30 + 1,
+        "30 days of history plus the go-online position"
+    );
 }

@@ -1047,6 +1047,15 @@ pub async fn reassign(
     courier_id: Uuid,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    // Offers before the order, the order `answer_offer` locks them in: a courier answering
+    // at the same moment waits instead of deadlocking.
+    sqlx::query!(
+        "select f.id from offers f join offer_orders oo on oo.offer_id = f.id
+         where oo.order_id = $1 and f.status = 'pending' for update of f",
+        order_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let order = sqlx::query!(
         "select status, fulfilment, courier_id from orders where id = $1 for update",
         order_id
@@ -1294,4 +1303,48 @@ async fn append_position(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Deletes planning rounds (with their snapshots) older than `rounds_keep` and courier
+/// positions older than `positions_keep`, a few thousand rows per statement so no lock is
+/// held for long. Decisions stay: they are the audit trail. Returns (rounds, positions).
+pub async fn purge_history(
+    pool: &PgPool,
+    rounds_keep: Duration,
+    positions_keep: Duration,
+) -> Result<(u64, u64), AppError> {
+    const BATCH: i64 = 5000;
+    let mut rounds = 0;
+    loop {
+        let n = sqlx::query!(
+            "delete from dispatch_rounds where id in (
+                 select id from dispatch_rounds where at < now() - make_interval(secs => $1) limit $2)",
+            rounds_keep.as_secs_f64(),
+            BATCH
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+        rounds += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    let mut positions = 0;
+    loop {
+        let n = sqlx::query!(
+            "delete from courier_positions where ctid = any(array(
+                 select ctid from courier_positions where at < now() - make_interval(secs => $1) limit $2))",
+            positions_keep.as_secs_f64(),
+            BATCH
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+        positions += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    Ok((rounds, positions))
 }

@@ -86,6 +86,9 @@ pub struct BoardCard {
     pub scheduled_local: Option<String>,
     /// "ready by 19:05" once accepted with a prep estimate.
     pub ready_by_local: Option<String>,
+    /// The courier dispatch gave the order to and their planned arrival ("王伟 · ~19:05"),
+    /// until they take it.
+    pub courier_arrival: Option<String>,
     pub picked_lines: i64,
     pub lines: i64,
     pub cancel_reason: Option<String>,
@@ -168,6 +171,8 @@ pub struct MerchantOrder {
     pub scheduled_local: Option<String>,
     pub paid_local: Option<String>,
     pub ready_by_local: Option<String>,
+    /// As on the board: the courier coming for it and when.
+    pub courier_arrival: Option<String>,
     pub cancel_reason: Option<String>,
     pub timeline: Vec<TimelineEntry>,
     pub missing: Vec<MissingItem>,

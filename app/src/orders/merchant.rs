@@ -66,7 +66,11 @@ pub async fn board(pool: &PgPool, store_id: Uuid) -> Result<Board, AppError> {
                   to_char((o.accepted_at + make_interval(mins => o.prep_estimate_min)) at time zone s.time_zone,
                           'HH24:MI') as ready_by_local,
                   c.reason as "cancel_reason?",
-                  (select count(*) from order_exceptions e where e.order_id = o.id and e.status = 'open') as "missing_open!"
+                  (select count(*) from order_exceptions e where e.order_id = o.id and e.status = 'open') as "missing_open!",
+                  case when o.status in ('placed', 'accepted', 'picking', 'ready') then
+                      (select u.display_name from users u where u.id = o.courier_id) || coalesce(' · ~' ||
+                       to_char(o.planned_pickup_at at time zone s.time_zone, 'HH24:MI'), '')
+                  end as courier_arrival
            from orders o
            join stores s on s.id = o.store_id
            left join cancel_requests c on c.order_id = o.id and c.status = 'open'
@@ -113,6 +117,7 @@ pub async fn board(pool: &PgPool, store_id: Uuid) -> Result<Board, AppError> {
                 accept_within_min: r.accept_within_min,
                 scheduled_local: r.scheduled_local,
                 ready_by_local: r.ready_by_local,
+                courier_arrival: r.courier_arrival,
                 picked_lines: r.picked,
                 lines: r.lines,
                 cancel_reason: r.cancel_reason,
@@ -541,7 +546,11 @@ pub async fn merchant_order(
                   to_char(o.paid_at at time zone s.time_zone, 'HH24:MI') as paid_local,
                   to_char((o.accepted_at + make_interval(mins => o.prep_estimate_min)) at time zone s.time_zone,
                           'HH24:MI') as ready_by_local,
-                  (select c.reason from cancel_requests c where c.order_id = o.id and c.status = 'open') as cancel_reason
+                  (select c.reason from cancel_requests c where c.order_id = o.id and c.status = 'open') as cancel_reason,
+                  case when o.status in ('placed', 'accepted', 'picking', 'ready') then
+                      (select u.display_name from users u where u.id = o.courier_id) || coalesce(' · ~' ||
+                       to_char(o.planned_pickup_at at time zone s.time_zone, 'HH24:MI'), '')
+                  end as courier_arrival
            from orders o
            join stores s on s.id = o.store_id
            join store_members m on m.store_id = o.store_id and m.user_id = $2
@@ -609,6 +618,7 @@ pub async fn merchant_order(
         scheduled_local: o.scheduled_local,
         paid_local: o.paid_local,
         ready_by_local: o.ready_by_local,
+        courier_arrival: o.courier_arrival,
         cancel_reason: o.cancel_reason,
         timeline: lifecycle::timeline(pool, order_id).await?,
         missing: super::missing::missing_items(pool, order_id, false).await?,

@@ -282,6 +282,7 @@ fn board_card(
                 <p class:field-error=m < 2 data-test="accept-within">{if m >= 0 { format!("Accept within {m} min") } else { "Overdue: will be rejected".to_string() }}</p>
             })}
             {c.ready_by_local.clone().map(|t| view! { <p>"Ready by 预计备好 " {t}</p> })}
+            {c.courier_arrival.clone().map(|t| view! { <p data-test="courier-arrival">"Courier 骑手 " {t}</p> })}
             {(column == BoardColumn::Preparing).then(|| view! {
                 <p data-test="picked-progress">{format!("Picked {}/{} lines", c.picked_lines, c.lines)}</p>
             })}
@@ -424,6 +425,7 @@ fn merchant_order_body(o: MerchantOrder, a: OrderActions) -> impl IntoView {
             <p class="muted">{format!("{} · {}", o.customer_masked, o.phone_masked)}
                 {o.paid_local.clone().map(|t| format!(" · paid {t}"))}
                 {o.ready_by_local.clone().map(|t| format!(" · ready by {t}"))}</p>
+            {o.courier_arrival.clone().map(|t| view! { <p data-test="courier-arrival">"Courier coming 骑手 " {t}</p> })}
             {o.scheduled_local.clone().map(|s| view! { <p class="badge low">"Scheduled 预约 " {s}</p> })}
             {(!o.notes.is_empty()).then(|| view! { <p class="notes">"Notes 备注: " {o.notes.clone()}</p> })}
             {o.cancel_reason.clone().map(|r| view! {
