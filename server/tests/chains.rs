@@ -94,7 +94,10 @@ async fn a_branch_out_of_an_item_hands_the_order_to_the_branch_that_has_it(pool:
     assert_eq!(q["store_id"], square.as_str());
     let choice = q["store_choice"].as_str().unwrap();
     assert!(choice.contains("人民广场"), "{choice}");
-    assert!(choice.contains("Sold out"), "the reason is given: {choice}");
+    assert!(
+        choice.contains("Bright milk 950ml sold out"),
+        "the reason is given: {choice}"
+    );
     // The lines are that branch's products at that branch's prices.
     let square_milk = product_of(&pool, PEOPLES_SQUARE, MILK).await;
     let lines = q["lines"].as_array().unwrap();

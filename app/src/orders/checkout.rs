@@ -87,7 +87,7 @@ async fn cart_lines(
     customer_id: Uuid,
     cart_store: Uuid,
     store: &StoreForOrder,
-) -> Result<Vec<PricedLine>, AppError> {
+) -> Result<Vec<PricedLine>, Refusal> {
     let rows = sqlx::query!(
         r#"select cp.name as cart_name, i.quantity, p.id as "id?", p.name as "name?",
                   p.unit as "unit?", p.price_fen as "price_fen?", p.listed as "listed?",
@@ -118,19 +118,30 @@ async fn cart_lines(
         let (Some(id), Some(name), Some(unit), Some(price_fen), Some(listed), Some(available)) =
             (r.id, r.name, r.unit, r.price_fen, r.listed, r.available)
         else {
-            return Err(AppError::validation(
-                "cart",
-                format!("{} does not sell {}.", store.name, r.cart_name),
+            return Err(Refusal::because(
+                AppError::validation(
+                    "cart",
+                    format!("{} does not sell {}.", store.name, r.cart_name),
+                ),
+                format!("{} not sold there", r.cart_name),
             ));
         };
         if !listed {
-            return Err(AppError::validation(
-                "cart",
-                format!("{name} is no longer sold: remove it from your cart."),
+            return Err(Refusal::because(
+                AppError::validation(
+                    "cart",
+                    format!("{name} is no longer sold: remove it from your cart."),
+                ),
+                format!("{name} no longer sold"),
             ));
         }
         if r.quantity > available {
-            return Err(sold_out(&name, available));
+            let reason = if available <= 0 {
+                format!("{name} sold out")
+            } else {
+                format!("only {available} {name} left")
+            };
+            return Err(Refusal::because(sold_out(&name, available), reason));
         }
         lines.push(PricedLine {
             product_id: id,
@@ -141,6 +152,37 @@ async fn cart_lines(
         });
     }
     Ok(lines)
+}
+
+/// Why one store cannot take the cart: the error for the customer (when it is their store),
+/// and in a few words for the note naming the branch that takes it instead.
+struct Refusal {
+    error: AppError,
+    reason: Option<String>,
+}
+
+impl Refusal {
+    fn because(error: AppError, reason: String) -> Refusal {
+        Refusal {
+            error,
+            reason: Some(reason),
+        }
+    }
+}
+
+impl From<AppError> for Refusal {
+    fn from(error: AppError) -> Refusal {
+        Refusal {
+            error,
+            reason: None,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Refusal {
+        AppError::from(e).into()
+    }
 }
 
 fn sold_out(name: &str, available: i32) -> AppError {
@@ -320,26 +362,28 @@ impl Offer {
     }
 }
 
-/// Everything one store needs to take this cart now (or in the chosen slot). A
-/// `Validation` error says why it cannot.
+/// Everything one store needs to take this cart now (or in the chosen slot). A refusal with
+/// a `Validation` error says why it cannot.
 async fn offer_at(
     pool: &PgPool,
     customer_id: Uuid,
     req: &QuoteRequest,
     store: StoreForOrder,
     to: Option<&Destination>,
-) -> Result<Offer, AppError> {
+) -> Result<Offer, Refusal> {
     if !store.accepting_orders {
         return Err(AppError::validation(
             "store",
             "This store is not taking orders right now. Try again later or choose another store.",
-        ));
+        )
+        .into());
     }
     if req.fulfilment == Fulfilment::Pickup && !store.pickup_enabled {
         return Err(AppError::validation(
             "fulfilment",
             "This store does not offer pickup: choose delivery.",
-        ));
+        )
+        .into());
     }
     let lines = cart_lines(pool, customer_id, req.store_id, &store).await?;
     match req.slot {
@@ -350,13 +394,15 @@ async fn offer_at(
                     return Err(AppError::validation(
                         "slot",
                         "That time is not available any more: choose another slot.",
-                    ));
+                    )
+                    .into());
                 }
                 Some(s) if s.full => {
                     return Err(AppError::validation(
                         "slot",
                         "That slot is full: choose another one.",
-                    ));
+                    )
+                    .into());
                 }
                 Some(_) => {}
             }
@@ -365,7 +411,8 @@ async fn offer_at(
             return Err(AppError::validation(
                 "slot",
                 "The store is closed now: choose a time slot when it is open.",
-            ));
+            )
+            .into());
         }
         None => {}
     }
@@ -431,7 +478,7 @@ pub async fn quote(
     };
     let branches = stores.len();
     let mut best: Option<Offer> = None;
-    let mut cart_store_refusal = None;
+    let mut cart_store_refusal: Option<Refusal> = None;
     for store in stores {
         let own = store.id == req.store_id;
         match offer_at(pool, customer_id, &req, store, to.as_ref()).await {
@@ -440,13 +487,21 @@ pub async fn quote(
                     best = Some(offer);
                 }
             }
-            Err(e @ AppError::Validation { .. }) if own => cart_store_refusal = Some(e),
-            Err(AppError::Validation { .. }) => {}
-            Err(e) => return Err(e),
+            Err(
+                r @ Refusal {
+                    error: AppError::Validation { .. },
+                    ..
+                },
+            ) if own => cart_store_refusal = Some(r),
+            Err(Refusal {
+                error: AppError::Validation { .. },
+                ..
+            }) => {}
+            Err(r) => return Err(r.error),
         }
     }
     let Some(offer) = best else {
-        let refusal = cart_store_refusal.unwrap_or(AppError::NotFound);
+        let refusal = cart_store_refusal.map_or(AppError::NotFound, |r| r.error);
         return Err(match refusal {
             AppError::Validation { field, message } if branches > 1 => AppError::Validation {
                 field,
@@ -458,10 +513,15 @@ pub async fn quote(
         });
     };
     let store_choice = (offer.store.id != req.store_id).then(|| {
-        let why = match &cart_store_refusal {
-            Some(AppError::Validation { message, .. }) => {
-                format!("your store can't take this order ({message})")
-            }
+        let why = match cart_store_refusal {
+            Some(Refusal {
+                reason: Some(reason),
+                ..
+            }) => format!("your store can't take the whole cart now ({reason})"),
+            Some(Refusal {
+                error: AppError::Validation { message, .. },
+                ..
+            }) => format!("your store can't take this order now ({message})"),
             _ => "it delivers sooner".to_string(),
         };
         format!(
