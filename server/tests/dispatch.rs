@@ -771,3 +771,58 @@ async fn old_planning_rounds_and_positions_are_purged_and_recent_ones_kept(pool:
         "30 days of history plus the go-online position"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_courier_who_falls_behind_loses_the_packed_order_to_the_pool(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-behind").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let cfg = DispatchConfig::default();
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    answer(&app, &first, offer["id"].as_str().unwrap(), true).await;
+    let me = courier_id(&pool, FIRST).await;
+    let committed: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select committed_pickup_at from orders where id = $1::uuid")
+            .bind(&order_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(committed.is_some(), "accepting keeps the planned pickup");
+
+    // The store is late packing: the pickup slips, but that is not the courier's fault.
+    let slip = |minutes: i32, status: &'static str| {
+        let (pool, order_id) = (pool.clone(), order_id.clone());
+        async move {
+            sqlx::query(
+                "update orders set status = $3,
+                        planned_pickup_at = committed_pickup_at + make_interval(mins => $2)
+                 where id = $1::uuid",
+            )
+            .bind(&order_id)
+            .bind(minutes)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    slip(15, "picking").await;
+    plan_round(&pool, &cfg, "test").await.unwrap();
+    assert_eq!(holder(&pool, &order_id).await.0, Some(me));
+    // Packed and waiting, and the courier's arrival slipped 15 min: back to the pool.
+    slip(15, "ready").await;
+    let outcome = plan_round(&pool, &cfg, "test").await.unwrap();
+    assert_eq!(outcome.released, 1);
+    let reason: String = sqlx::query_scalar(
+        "select reason from dispatch_decisions where order_id = $1::uuid and kind = 'released'",
+    )
+    .bind(&order_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(reason.contains("fell behind"), "{reason}");
+    // Re-planned in the same round: offered again (here to the only courier on shift).
+    assert_eq!(holder(&pool, &order_id).await, (None, Some(me)));
+}

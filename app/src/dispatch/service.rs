@@ -30,6 +30,9 @@ pub struct DispatchConfig {
     pub stale_position: Duration,
     /// A courier who declined or let an offer expire is not offered that order for this long.
     pub refusal_cooldown: Duration,
+    /// A packed order whose planned pickup slipped this far past what the courier accepted
+    /// goes back to the pool: the courier has fallen behind.
+    pub behind_limit: Duration,
 }
 
 impl Default for DispatchConfig {
@@ -39,6 +42,7 @@ impl Default for DispatchConfig {
             solve_budget: Duration::from_millis(400),
             stale_position: Duration::from_secs(180),
             refusal_cooldown: Duration::from_secs(600),
+            behind_limit: Duration::from_secs(600),
         }
     }
 }
@@ -201,7 +205,7 @@ pub async fn answer_offer(
         .execute(&mut *tx)
         .await?;
         let orders = sqlx::query_scalar!(
-            "update orders o set courier_id = $2, offered_to = null
+            "update orders o set courier_id = $2, offered_to = null, committed_pickup_at = o.planned_pickup_at
              from offer_orders oo where oo.offer_id = $1 and oo.order_id = o.id and o.offered_to = $2
              returning o.id",
             offer_id,
@@ -244,8 +248,8 @@ pub async fn answer_offer(
     Ok(())
 }
 
-/// Orders held by couriers who went offline or went silent (not yet picked up) go back to the
-/// pool, with the decision recorded.
+/// Orders held by couriers who went offline, went silent or fell behind (not yet picked up)
+/// go back to the pool, with the decision recorded.
 async fn release_from_absent(pool: &PgPool, cfg: &DispatchConfig) -> Result<usize, AppError> {
     let stale = cfg.stale_position.as_secs_f64();
     let mut tx = pool.begin().await?;
@@ -261,6 +265,39 @@ async fn release_from_absent(pool: &PgPool, cfg: &DispatchConfig) -> Result<usiz
     )
     .fetch_all(&mut *tx)
     .await?;
+    // Behind: the order waits packed at the store, but the courier's planned arrival has
+    // slipped past what they accepted by more than the limit (a store that is late to pack
+    // moves the pickup too, so only packed orders count).
+    let behind = sqlx::query!(
+        r#"with late as (
+               select id, courier_id,
+                      extract(epoch from planned_pickup_at - committed_pickup_at)::bigint / 60 as late_min
+               from orders
+               where courier_id is not null and dispatch_pinned = false and status = 'ready'
+                 and planned_pickup_at > committed_pickup_at + make_interval(secs => $1)
+               for update
+           )
+           update orders o set courier_id = null, committed_pickup_at = null
+           from late where o.id = late.id
+           returning late.id as "id!", late.courier_id as "courier_id!", late.late_min as "late_min!""#,
+        cfg.behind_limit.as_secs_f64()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in &behind {
+        sqlx::query!(
+            "insert into dispatch_decisions (id, order_id, courier_id, kind, reason)
+             values (gen_random_uuid(), $1, $2, 'released', $3)",
+            r.id,
+            r.courier_id,
+            format!(
+                "Courier fell behind: the pickup slipped {} min past what they accepted",
+                r.late_min
+            )
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     for r in &released {
         let reason = if r.status == "offline" {
             "Courier went offline before pickup"
@@ -278,7 +315,7 @@ async fn release_from_absent(pool: &PgPool, cfg: &DispatchConfig) -> Result<usiz
         .await?;
     }
     tx.commit().await?;
-    Ok(released.len())
+    Ok(released.len() + behind.len())
 }
 
 /// The travel multiplier at a point: the strongest active zone condition containing it.
