@@ -1,24 +1,370 @@
-//! The courier's home.
+//! The courier's app (`/courier`): the shift with live position, offers with a countdown, and
+//! the accepted stops in plan order with pickup (label code) and delivery (customer's PIN).
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 
-use super::api::get_courier_profile;
+use super::api::{
+    AnswerOffer, CourierGoOffline, CourierGoOnline, Deliver, StartDelivering, get_courier_profile,
+    my_offers, my_tasks,
+};
+use super::model::{MAX_SHIFT_HOURS, OfferView, StopKind, TaskStop};
+use crate::error::AppError;
+use crate::money::Money;
+use crate::orders::merchant_api::CourierPickup;
+use crate::orders::model::OrderStatus;
 use crate::ui::when_loaded;
+
+/// Offers and stops are re-read this often while the page is open.
+const REFRESH: Duration = Duration::from_secs(3);
+/// Positions go out at most this often, or sooner after this many metres.
+#[cfg(feature = "hydrate")]
+const POSITION_EVERY_MS: f64 = 5_000.0;
+#[cfg(feature = "hydrate")]
+const POSITION_EVERY_M: f64 = 20.0;
+
+/// The first error among these actions' last results.
+fn first_error(errors: [Option<AppError>; 6]) -> Option<String> {
+    errors.into_iter().flatten().next().map(|e| e.to_string())
+}
 
 #[component]
 pub fn CourierHome() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| get_courier_profile());
+    let go_online = ServerAction::<CourierGoOnline>::new();
+    let go_offline = ServerAction::<CourierGoOffline>::new();
+    let answer = ServerAction::<AnswerOffer>::new();
+    let pickup = ServerAction::<CourierPickup>::new();
+    let leave = ServerAction::<StartDelivering>::new();
+    let deliver = ServerAction::<Deliver>::new();
+    let tick = RwSignal::new(0u64);
+    let located = RwSignal::new(None::<String>);
+    let profile = Resource::new(
+        move || (go_online.version().get(), go_offline.version().get()),
+        |_| get_courier_profile(),
+    );
+    let changes = move || {
+        (
+            tick.get(),
+            answer.version().get(),
+            pickup.version().get(),
+            leave.version().get(),
+            deliver.version().get(),
+            go_offline.version().get(),
+        )
+    };
+    // Read in the browser only: the page is the courier's live console, not a document.
+    let offers = LocalResource::new(move || {
+        changes();
+        my_offers()
+    });
+    let tasks = LocalResource::new(move || {
+        changes();
+        my_tasks()
+    });
+    // Seconds since the offers were read, for the countdowns.
+    let elapsed = RwSignal::new(0i64);
+    Effect::new(move |_| {
+        offers.get();
+        elapsed.set(0);
+    });
+    Effect::new(move |_| {
+        let every_second = set_interval_with_handle(
+            move || {
+                elapsed.update(|s| *s += 1);
+                if elapsed.get_untracked() % REFRESH.as_secs() as i64 == 0 {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            Duration::from_secs(1),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = every_second {
+                handle.clear();
+            }
+        });
+    });
+    let on_shift = move || {
+        profile
+            .get()
+            .and_then(|p| p.ok())
+            .is_some_and(|p| p.status != "offline")
+    };
+    // While on shift the browser's position goes out, throttled.
+    Effect::new(move |_| {
+        if on_shift() {
+            let watch = track_position(located);
+            on_cleanup(move || stop_tracking(watch));
+        }
+    });
+    let shift_hours = RwSignal::new(4u32);
+    let start_shift = move |_| {
+        located.set(Some("Finding your position…".into()));
+        locate_once(
+            move |lat, lng| {
+                located.set(None);
+                go_online.dispatch(CourierGoOnline {
+                    lat,
+                    lng,
+                    shift_hours: shift_hours.get_untracked(),
+                });
+            },
+            move |why| located.set(Some(why)),
+        );
+    };
+    let problem = move || {
+        first_error([
+            go_online.value().get().and_then(Result::err),
+            go_offline.value().get().and_then(Result::err),
+            answer.value().get().and_then(Result::err),
+            pickup.value().get().and_then(Result::err),
+            leave.value().get().and_then(Result::err),
+            deliver.value().get().and_then(Result::err),
+        ])
+    };
     view! {
-        {when_loaded(profile, move |p| view! {
-            <section data-test="courier-home">
-                <h1>"Hello, " {p.display_name.clone()}</h1>
-                <dl class="facts">
-                    <dt>"Status 状态"</dt><dd data-test="courier-status">{p.status_label()}</dd>
-                    <dt>"Vehicle 车辆"</dt><dd>{p.vehicle_label()}</dd>
-                    <dt>"Capacity 运力"</dt><dd>{p.capacity} " orders at once"</dd>
-                    <dt>"Speed 速度"</dt><dd>{p.speed_kmh} " km/h"</dd>
-                </dl>
-            </section>
-        })}
+        <section class="courier" data-test="courier-home">
+            {when_loaded(profile, move |p| {
+                let online = p.status != "offline";
+                view! {
+                    <header class="card">
+                        <h1>"Hello, " {p.display_name.clone()}</h1>
+                        <p>"Status 状态: " <strong data-test="courier-status">{p.status_label()}</strong>
+                            " · " {p.vehicle_label()} " · up to " {p.capacity} " orders"</p>
+                        {if online {
+                            view! {
+                                <button type="button" data-test="go-offline"
+                                    on:click=move |_| { go_offline.dispatch(CourierGoOffline {}); }>
+                                    "Go offline 下线"</button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <div class="row">
+                                    <label>"Shift 班次 "
+                                        <select data-test="shift-hours" on:change=move |ev| {
+                                            if let Ok(h) = event_target_value(&ev).parse() { shift_hours.set(h); }
+                                        }>
+                                            {(1..=MAX_SHIFT_HOURS).map(|h| view! {
+                                                <option value=h.to_string() selected=h == 4>{format!("{h} h")}</option>
+                                            }).collect_view()}
+                                        </select>
+                                    </label>
+                                    <button type="button" class="primary" data-test="go-online" on:click=start_shift>
+                                        "Go online 上线"</button>
+                                </div>
+                            }.into_any()
+                        }}
+                    </header>
+                }
+            })}
+            <p class="muted" role="status" data-test="location-state">{move || located.get()}</p>
+            <p class="field-error" role="alert" data-test="courier-error">{problem}</p>
+            <h2>"Offers 新派单"</h2>
+            {move || offers.get().map(|r| match r {
+                Ok(list) if list.is_empty() => view! {
+                    <p class="muted" data-test="no-offers">{move || if on_shift() {
+                        "No offers right now: they appear here by themselves."
+                    } else {
+                        "Go online to receive offers."
+                    }}</p>
+                }.into_any(),
+                Ok(list) => list.into_iter().map(|o| offer_card(o, elapsed, answer)).collect_view().into_any(),
+                Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+            })}
+            <h2>"My route 我的路线"</h2>
+            {move || tasks.get().map(|r| match r {
+                Ok(stops) if stops.is_empty() => view! {
+                    <p class="muted" data-test="no-tasks">"Nothing to do yet."</p>
+                }.into_any(),
+                Ok(stops) => view! {
+                    <ol class="stops" data-test="stops">
+                        {stops.into_iter().enumerate().map(|(i, s)| stop_card(i == 0, s, pickup, leave, deliver)).collect_view()}
+                    </ol>
+                }.into_any(),
+                Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
     }
 }
+
+fn offer_card(
+    o: OfferView,
+    elapsed: RwSignal<i64>,
+    answer: ServerAction<AnswerOffer>,
+) -> impl IntoView {
+    let id = o.id;
+    let left = move || (o.expires_in_s - elapsed.get()).max(0);
+    let busy = answer.pending();
+    view! {
+        <article class="card offer" data-test="offer">
+            <p><strong data-test="offer-earnings">{format!("Earn {}", Money::from_fen(o.earnings_fen))}</strong>
+                " · " {format!("{:.1} km", f64::from(o.distance_m) / 1000.0)}
+                " · " <span data-test="offer-countdown">{move || format!("{} s left", left())}</span></p>
+            <ul>
+                {o.orders.into_iter().map(|x| view! {
+                    <li>{x.number} ": " {x.store_name} " (" {x.store_address} ") → "
+                        {format!("drop-off {:.1} km from the store", f64::from(x.dropoff_distance_m) / 1000.0)}</li>
+                }).collect_view()}
+            </ul>
+            <div class="row">
+                <button type="button" class="primary" data-test="accept-offer"
+                    disabled=move || busy.get() || left() == 0
+                    on:click=move |_| { answer.dispatch(AnswerOffer { offer_id: id, accept: true }); }>
+                    "Accept 接单"</button>
+                <button type="button" data-test="decline-offer" disabled=move || busy.get()
+                    on:click=move |_| { answer.dispatch(AnswerOffer { offer_id: id, accept: false }); }>
+                    "Decline 拒绝"</button>
+            </div>
+        </article>
+    }
+}
+
+fn stop_card(
+    next: bool,
+    s: TaskStop,
+    pickup: ServerAction<CourierPickup>,
+    leave: ServerAction<StartDelivering>,
+    deliver: ServerAction<Deliver>,
+) -> impl IntoView {
+    let order_id = s.order_id;
+    let code = RwSignal::new(String::new());
+    // Hand-off to the phone's map app at the stop.
+    let navigate = format!(
+        "https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}#map=18/{:.6}/{:.6}",
+        s.lat, s.lng, s.lat, s.lng
+    );
+    let action = match (s.kind, s.status) {
+        (StopKind::Pickup, OrderStatus::Ready) => view! {
+            <form class="row" on:submit=move |ev| {
+                ev.prevent_default();
+                pickup.dispatch(CourierPickup { order_id, code: code.get_untracked() });
+            }>
+                <input data-test="handover-code" inputmode="numeric" autocomplete="off" maxlength="6"
+                    placeholder="Code on the label 取货码" aria-label="Hand-over code"
+                    on:input=move |ev| code.set(event_target_value(&ev)) prop:value=code/>
+                <button type="submit" class="primary" data-test="picked-up">"Picked up 已取货"</button>
+            </form>
+        }.into_any(),
+        (StopKind::Pickup, _) => view! {
+            <p class="muted">"Being packed: the store marks it ready 备货中"</p>
+        }.into_any(),
+        (StopKind::Dropoff, OrderStatus::PickedUp) => view! {
+            <button type="button" class="primary" data-test="start-delivering"
+                on:click=move |_| { leave.dispatch(StartDelivering { order_id }); }>
+                "On my way 开始配送"</button>
+        }.into_any(),
+        (StopKind::Dropoff, OrderStatus::Delivering) => view! {
+            <form class="row" on:submit=move |ev| {
+                ev.prevent_default();
+                deliver.dispatch(Deliver { order_id, pin: code.get_untracked() });
+            }>
+                <input data-test="delivery-pin-input" inputmode="numeric" autocomplete="off" maxlength="4"
+                    placeholder="Customer's PIN 收货码" aria-label="Customer's delivery PIN"
+                    on:input=move |ev| code.set(event_target_value(&ev)) prop:value=code/>
+                <button type="submit" class="primary" data-test="delivered">"Delivered 已送达"</button>
+            </form>
+        }.into_any(),
+        (StopKind::Dropoff, _) => view! {
+            <p class="muted">"After the pickup 取货后"</p>
+        }.into_any(),
+    };
+    view! {
+        <li class="card stop" class:next=next data-test="stop" data-kind=match s.kind {
+            StopKind::Pickup => "pickup",
+            StopKind::Dropoff => "dropoff",
+        }>
+            <p><strong>{match s.kind {
+                StopKind::Pickup => "Pick up 取货",
+                StopKind::Dropoff => "Deliver 送达",
+            }}</strong> " · " {s.number.clone()}
+                {s.planned_at.map(|t| format!(" · planned {} UTC", t.format("%H:%M")))}</p>
+            <p>{s.place.clone()} " · " {s.address.clone()}</p>
+            {s.contact.clone().map(|c| view! { <p data-test="stop-contact">{c}</p> })}
+            <p><a href=navigate target="_blank" rel="noopener" data-test="navigate">"Navigate 导航"</a></p>
+            {action}
+        </li>
+    }
+}
+
+/// One position now (for going online).
+fn locate_once(found: impl FnOnce(f64, f64) + 'static, failed: impl FnOnce(String) + 'static) {
+    crate::addresses::pages::locate(found, failed);
+}
+
+/// Follows the browser's position (`watchPosition`) and sends it at most every 5 s or 20 m.
+/// Returns the watch id for [`stop_tracking`]. A refusal shows a message; nothing crashes.
+#[cfg(feature = "hydrate")]
+fn track_position(state: RwSignal<Option<String>>) -> Option<i32> {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let geo = web_sys::window().and_then(|w| w.navigator().geolocation().ok())?;
+    let last: Rc<Cell<Option<(f64, f64, f64)>>> = Rc::new(Cell::new(None));
+    let on_position =
+        Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |pos: wasm_bindgen::JsValue| {
+            let number = |obj: &wasm_bindgen::JsValue, key: &str| {
+                js_sys::Reflect::get(obj, &key.into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+            };
+            let coords = js_sys::Reflect::get(&pos, &"coords".into()).unwrap_or_default();
+            let (Some(lat), Some(lng)) =
+                (number(&coords, "latitude"), number(&coords, "longitude"))
+            else {
+                return;
+            };
+            let now = js_sys::Date::now();
+            let due = match last.get() {
+                None => true,
+                Some((t, la, ln)) => {
+                    now - t >= POSITION_EVERY_MS
+                        || routing::haversine_m(la, ln, lat, lng) >= POSITION_EVERY_M
+                }
+            };
+            if due {
+                last.set(Some((now, lat, lng)));
+                state.set(None);
+                leptos::task::spawn_local(async move {
+                    if let Err(e) = super::api::report_position(lat, lng).await {
+                        state.set(Some(format!("Position not sent: {e}")));
+                    }
+                });
+            }
+        });
+    let on_error = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| {
+        state.set(Some(
+            "Location is off or denied: dispatch cannot see where you are. Allow location for this site."
+                .into(),
+        ));
+    });
+    let id = geo
+        .watch_position_with_error_callback(
+            on_position.as_ref().unchecked_ref(),
+            Some(on_error.as_ref().unchecked_ref()),
+        )
+        .ok();
+    // The callbacks live as long as the page: the watch is cleared on cleanup.
+    on_position.forget();
+    on_error.forget();
+    id
+}
+
+#[cfg(feature = "hydrate")]
+fn stop_tracking(watch: Option<i32>) {
+    if let (Some(id), Some(geo)) = (
+        watch,
+        web_sys::window().and_then(|w| w.navigator().geolocation().ok()),
+    ) {
+        geo.clear_watch(id);
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn track_position(_: RwSignal<Option<String>>) -> Option<i32> {
+    None
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn stop_tracking(_: Option<i32>) {}
