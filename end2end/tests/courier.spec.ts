@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { addAddressOnMap, fillPharmacyCart, hydrated, signUp, sql, watchErrors } from './helpers';
+import { customerPaysPharmacyOrder, hydrated, merchantAtPharmacy, sql, watchErrors } from './helpers';
 
 /** Next to the 24-hour pharmacy in Lujiazui. */
 const NEAR_STORE = { latitude: 31.2375, longitude: 121.5025 };
@@ -14,22 +14,7 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   test.setTimeout(150_000);
   const customerErrors = watchErrors(page);
   // The customer orders at the pharmacy and pays in the sandbox.
-  await signUp(page, 'courier-e2e', '/addresses');
-  await addAddressOnMap(page);
-  await fillPharmacyCart(page);
-  await page.goto('/cart');
-  await hydrated(page);
-  await page.getByTestId('checkout-link').click();
-  await expect(page.getByTestId('quote')).toBeVisible();
-  await hydrated(page);
-  await page.getByTestId('place-order').click();
-  await expect(page.getByTestId('sandbox-pay')).toBeVisible();
-  await hydrated(page);
-  await page.getByTestId('sandbox-succeed').click();
-  await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'placed');
-  await hydrated(page);
-  const number = (await page.getByTestId('order-number').textContent())!.trim();
-  const orderId = page.url().split('/orders/')[1];
+  const { number, orderId } = await customerPaysPharmacyOrder(page, 'courier-e2e');
   const pin = (await page.getByTestId('delivery-pin').textContent())!.trim();
   expect(pin).toMatch(/^\d{4}$/);
 
@@ -62,10 +47,7 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   await expect(ours.and(courier.locator('[data-kind="pickup"]'))).toHaveCount(1);
 
   // The store (the demo merchant helps at the pharmacy) accepts, picks and packs.
-  sql(`insert into store_members (store_id, user_id, role)
-       select s.id, u.id, 'staff' from stores s, users u
-       where s.slug = 'kangjian-pharmacy-lujiazui' and u.email = 'merchant@songda.test'
-       on conflict do nothing`);
+  merchantAtPharmacy();
   const store = await (await browser.newContext()).newPage();
   await store.goto('/login');
   await hydrated(store);

@@ -63,3 +63,36 @@ export async function fillPharmacyCart(page: Page) {
   await page.getByTestId('more').first().click();
   await expect(page.getByTestId('cart-count')).toContainText('2');
 }
+
+/** The demo merchant helps out at the 24-hour pharmacy for this test (so it does not depend
+ *  on the time of day); returns the pharmacy's id. */
+export function merchantAtPharmacy(): string {
+  sql(`insert into store_members (store_id, user_id, role)
+       select s.id, u.id, 'staff' from stores s, users u
+       where s.slug = 'kangjian-pharmacy-lujiazui' and u.email = 'merchant@songda.test'
+       on conflict do nothing`);
+  return sql(`select id from stores where slug = 'kangjian-pharmacy-lujiazui'`);
+}
+
+/** A new customer orders two boxes at the pharmacy and pays in the sandbox; returns the
+ *  order's number and id (the page stays on the live order page). */
+export async function customerPaysPharmacyOrder(page: Page, prefix = 'merchant-e2e'): Promise<{ number: string; orderId: string }> {
+  await signUp(page, prefix, '/addresses');
+  await addAddressOnMap(page);
+  await fillPharmacyCart(page);
+  await page.goto('/cart');
+  await hydrated(page);
+  await page.getByTestId('checkout-link').click();
+  await expect(page.getByTestId('quote')).toBeVisible();
+  await hydrated(page);
+  await page.getByTestId('place-order').click();
+  await expect(page.getByTestId('sandbox-pay')).toBeVisible();
+  await hydrated(page);
+  await page.getByTestId('sandbox-succeed').click();
+  await expect(page.getByTestId('order-page')).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByTestId('live-state')).toHaveAttribute('data-live', 'true');
+  await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'placed');
+  const number = (await page.getByTestId('order-number').textContent())!.trim();
+  return { number, orderId: page.url().split('/orders/')[1] };
+}

@@ -640,24 +640,7 @@ async fn the_courier_rides_the_plan_picks_up_with_the_label_and_delivers_with_th
     assert!(board.to_string().contains("王磊 Wang Lei · ~"), "{board}");
 
     // The store packs it.
-    for (path, form) in [
-        (
-            "/api/accept_order",
-            vec![("order_id", o), ("prep_min", "5")],
-        ),
-        (
-            "/api/tick_pick_line",
-            vec![
-                ("order_id", o),
-                ("product_id", s.product.as_str()),
-                ("picked", "true"),
-            ],
-        ),
-        ("/api/mark_order_ready", vec![("order_id", o)]),
-    ] {
-        let (status, body) = call(&app, path, &form, &staff).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    }
+    pack(&app, &staff, o, &s.product).await;
     let code: String = sqlx::query_scalar("select handover_code from orders where id = $1::uuid")
         .bind(o)
         .fetch_one(&pool)

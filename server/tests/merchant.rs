@@ -460,24 +460,7 @@ async fn store_pickup_is_handed_over_only_with_the_customers_code(pool: PgPool) 
         .unwrap()
         .to_string();
     let o = o.as_str();
-    for (path, form) in [
-        (
-            "/api/accept_order",
-            vec![("order_id", o), ("prep_min", "5")],
-        ),
-        (
-            "/api/tick_pick_line",
-            vec![
-                ("order_id", o),
-                ("product_id", s.product.as_str()),
-                ("picked", "true"),
-            ],
-        ),
-        ("/api/mark_order_ready", vec![("order_id", o)]),
-    ] {
-        let (status, body) = call(&app, path, &form, &staff).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    }
+    pack(&app, &staff, o, &s.product).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for bad in [wrong, "12ab56"] {
         let (status, _) = call(

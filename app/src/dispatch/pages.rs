@@ -227,46 +227,52 @@ fn stop_card(
     deliver: ServerAction<Deliver>,
 ) -> impl IntoView {
     let order_id = s.order_id;
-    let code = RwSignal::new(String::new());
     // Hand-off to the phone's map app at the stop.
     let navigate = format!(
         "https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}#map=18/{:.6}/{:.6}",
         s.lat, s.lng, s.lat, s.lng
     );
     let action = match (s.kind, s.status) {
-        (StopKind::Pickup, OrderStatus::Ready) => view! {
-            <form class="row" on:submit=move |ev| {
-                ev.prevent_default();
-                pickup.dispatch(CourierPickup { order_id, code: code.get_untracked() });
-            }>
-                <input data-test="handover-code" inputmode="numeric" autocomplete="off" maxlength="6"
-                    placeholder="Code on the label 取货码" aria-label="Hand-over code"
-                    on:input=move |ev| code.set(event_target_value(&ev)) prop:value=code/>
-                <button type="submit" class="primary" data-test="picked-up">"Picked up 已取货"</button>
-            </form>
-        }.into_any(),
+        (StopKind::Pickup, OrderStatus::Ready) => code_form(
+            CodeField {
+                test: "handover-code",
+                max: 6,
+                hint: "Code on the label 取货码",
+                label: "Hand-over code",
+                button_test: "picked-up",
+                button: "Picked up 已取货",
+            },
+            move |code| {
+                pickup.dispatch(CourierPickup { order_id, code });
+            },
+        ),
         (StopKind::Pickup, _) => view! {
             <p class="muted">"Being packed: the store marks it ready 备货中"</p>
-        }.into_any(),
+        }
+        .into_any(),
         (StopKind::Dropoff, OrderStatus::PickedUp) => view! {
             <button type="button" class="primary" data-test="start-delivering"
                 on:click=move |_| { leave.dispatch(StartDelivering { order_id }); }>
                 "On my way 开始配送"</button>
-        }.into_any(),
-        (StopKind::Dropoff, OrderStatus::Delivering) => view! {
-            <form class="row" on:submit=move |ev| {
-                ev.prevent_default();
-                deliver.dispatch(Deliver { order_id, pin: code.get_untracked() });
-            }>
-                <input data-test="delivery-pin-input" inputmode="numeric" autocomplete="off" maxlength="4"
-                    placeholder="Customer's PIN 收货码" aria-label="Customer's delivery PIN"
-                    on:input=move |ev| code.set(event_target_value(&ev)) prop:value=code/>
-                <button type="submit" class="primary" data-test="delivered">"Delivered 已送达"</button>
-            </form>
-        }.into_any(),
+        }
+        .into_any(),
+        (StopKind::Dropoff, OrderStatus::Delivering) => code_form(
+            CodeField {
+                test: "delivery-pin-input",
+                max: 4,
+                hint: "Customer's PIN 收货码",
+                label: "Customer's delivery PIN",
+                button_test: "delivered",
+                button: "Delivered 已送达",
+            },
+            move |pin| {
+                deliver.dispatch(Deliver { order_id, pin });
+            },
+        ),
         (StopKind::Dropoff, _) => view! {
             <p class="muted">"After the pickup 取货后"</p>
-        }.into_any(),
+        }
+        .into_any(),
     };
     view! {
         <li class="card stop" class:next=next data-test="stop" data-kind=match s.kind {
@@ -284,6 +290,32 @@ fn stop_card(
             {action}
         </li>
     }
+}
+
+/// A short numeric code typed at a stop: the label's hand-over code, the customer's PIN.
+struct CodeField {
+    test: &'static str,
+    max: u8,
+    hint: &'static str,
+    label: &'static str,
+    button_test: &'static str,
+    button: &'static str,
+}
+
+fn code_form(f: CodeField, submit: impl Fn(String) + 'static) -> AnyView {
+    let code = RwSignal::new(String::new());
+    view! {
+        <form class="row" on:submit=move |ev| {
+            ev.prevent_default();
+            submit(code.get_untracked());
+        }>
+            <input data-test=f.test inputmode="numeric" autocomplete="off" maxlength=f.max.to_string()
+                placeholder=f.hint aria-label=f.label
+                on:input=move |ev| code.set(event_target_value(&ev)) prop:value=code/>
+            <button type="submit" class="primary" data-test=f.button_test>{f.button}</button>
+        </form>
+    }
+    .into_any()
 }
 
 /// One position now (for going online).

@@ -86,8 +86,9 @@ struct OrderRow {
 /// What leaving an order unserved costs the plan, in seconds of travel (a day).
 const UNSERVED_PENALTY_S: f64 = 86_400.0;
 
-/// Statuses in which an order still needs a courier's ride.
-const OPEN: [&str; 6] = [
+/// Statuses in which an order still needs a courier's ride (dispatch may assign before the
+/// store accepts).
+pub(crate) const OPEN: [&str; 6] = [
     "placed",
     "accepted",
     "picking",

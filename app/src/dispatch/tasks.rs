@@ -9,16 +9,7 @@ use crate::error::AppError;
 use crate::orders::lifecycle::{self, LockedOrder};
 use crate::orders::model::{ActorKind, OrderAction, OrderStatus};
 
-/// Statuses in which an assigned order still needs its courier (dispatch may assign before
-/// the store accepts).
-const OPEN: [&str; 6] = [
-    "placed",
-    "accepted",
-    "picking",
-    "ready",
-    "picked_up",
-    "delivering",
-];
+use super::service::OPEN;
 
 /// Drop-off coordinates shown before the courier carries the order: about 100 m.
 fn blur(x: f64) -> f64 {

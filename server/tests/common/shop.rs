@@ -283,3 +283,25 @@ pub async fn pharmacist(app: &TestApp, pool: &PgPool) -> String {
     .unwrap();
     app.login("13700001111", "pharmacy counter").await
 }
+
+/// Store staff accept the shopper's order (5 min), pick its one line and mark it ready.
+pub async fn pack(app: &TestApp, staff: &str, order_id: &str, product: &str) {
+    for (path, form) in [
+        (
+            "/api/accept_order",
+            vec![("order_id", order_id), ("prep_min", "5")],
+        ),
+        (
+            "/api/tick_pick_line",
+            vec![
+                ("order_id", order_id),
+                ("product_id", product),
+                ("picked", "true"),
+            ],
+        ),
+        ("/api/mark_order_ready", vec![("order_id", order_id)]),
+    ] {
+        let (status, body) = call(app, path, &form, staff).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+}
