@@ -51,7 +51,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#e8590c"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="stylesheet" href="/leaflet/leaflet.css"/>
                 // Leaflet's global `L` must exist before the wasm runs (deferred scripts run in order).
                 <script src="/leaflet/leaflet.js" defer></script>
@@ -82,6 +81,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/songda.css"/>
         <Title text="Songda 送达"/>
         <Router>
+            <SiteManifest/>
             <header class="top">
                 <a class="brand" href="/">"送达 Songda"</a>
                 <nav class="account"><AccountMenu/></nav>
@@ -115,6 +115,21 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The courier app installs as its own app (starting at `/courier`); the rest of the site
+/// as the shop.
+#[component]
+fn SiteManifest() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let href = move || {
+        if location.pathname.get().starts_with("/courier") {
+            "/courier.webmanifest"
+        } else {
+            "/manifest.webmanifest"
+        }
+    };
+    move || view! { <leptos_meta::Link rel="manifest" href=href()/> }
 }
 
 #[component]

@@ -14,6 +14,16 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 pub const ORDER_CHANNEL: &str = "songda_order_events";
+/// Couriers' positions (trigger `couriers_position_notify`): `courier_id:lat:lng`.
+pub const POSITION_CHANNEL: &str = "songda_courier_positions";
+
+/// A courier moved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PositionPing {
+    pub courier_id: Uuid,
+    pub lat: f64,
+    pub lng: f64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderPing {
@@ -35,6 +45,7 @@ impl OrderPing {
 
 pub struct LiveHub {
     orders: broadcast::Sender<OrderPing>,
+    positions: broadcast::Sender<PositionPing>,
     /// The listener's own one-connection pool: a `LISTEN` connection is held for good and
     /// must not take a slot of the application's pool.
     listen_pool: PgPool,
@@ -45,11 +56,15 @@ impl LiveHub {
     /// Listening starts with the first subscriber (then reconnects after errors for good).
     pub fn new(pool: &PgPool) -> LiveHub {
         let (tx, _) = broadcast::channel(4096);
+        // Positions come often (every courier every few seconds): a subscriber that falls
+        // behind skips to the newest, which is all a map needs.
+        let (positions, _) = broadcast::channel(8192);
         let listen_pool = PgPoolOptions::new()
             .max_connections(1)
             .connect_lazy_with(pool.connect_options().as_ref().clone());
         LiveHub {
             orders: tx,
+            positions,
             listen_pool,
             started: OnceLock::new(),
         }
@@ -57,34 +72,68 @@ impl LiveHub {
 
     pub fn subscribe_orders(&self) -> broadcast::Receiver<OrderPing> {
         let receiver = self.orders.subscribe();
+        self.start();
+        receiver
+    }
+
+    pub fn subscribe_positions(&self) -> broadcast::Receiver<PositionPing> {
+        let receiver = self.positions.subscribe();
+        self.start();
+        receiver
+    }
+
+    fn start(&self) {
         self.started.get_or_init(|| {
-            let (pool, sender) = (self.listen_pool.clone(), self.orders.clone());
+            let pool = self.listen_pool.clone();
+            let (orders, positions) = (self.orders.clone(), self.positions.clone());
             tokio::spawn(async move {
                 loop {
-                    if let Err(e) = listen(&pool, &sender).await {
+                    if let Err(e) = listen(&pool, &orders, &positions).await {
                         tracing::warn!("live feed listener stopped: {e}; reconnecting");
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             });
         });
-        receiver
     }
 }
 
-async fn listen(pool: &PgPool, sender: &broadcast::Sender<OrderPing>) -> Result<(), sqlx::Error> {
+async fn listen(
+    pool: &PgPool,
+    orders: &broadcast::Sender<OrderPing>,
+    positions: &broadcast::Sender<PositionPing>,
+) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(ORDER_CHANNEL).await?;
+    listener
+        .listen_all([ORDER_CHANNEL, POSITION_CHANNEL])
+        .await?;
     // Changes made before this LISTEN took effect (first subscriber, reconnect) sent no ping
     // here: tell every subscriber to re-read now.
-    let _ = sender.send(OrderPing::RESYNC);
+    let _ = orders.send(OrderPing::RESYNC);
     loop {
         let n = listener.recv().await?;
-        if let Some(ping) = parse_ping(n.payload()) {
-            // No subscribers is fine: nobody is watching.
-            let _ = sender.send(ping);
+        // No subscribers is fine: nobody is watching.
+        if n.channel() == POSITION_CHANNEL {
+            if let Some(ping) = parse_position(n.payload()) {
+                let _ = positions.send(ping);
+            }
+        } else if let Some(ping) = parse_ping(n.payload()) {
+            let _ = orders.send(ping);
         }
     }
+}
+
+/// `courier_id:lat:lng`.
+fn parse_position(payload: &str) -> Option<PositionPing> {
+    let mut parts = payload.split(':');
+    let courier_id = Uuid::parse_str(parts.next()?).ok()?;
+    let lat: f64 = parts.next()?.parse().ok()?;
+    let lng: f64 = parts.next()?.parse().ok()?;
+    (lat.is_finite() && lng.is_finite()).then_some(PositionPing {
+        courier_id,
+        lat,
+        lng,
+    })
 }
 
 /// `order_id:event_id:store_id`; the store part may be empty.
@@ -113,5 +162,14 @@ mod tests {
         assert_eq!(parse_ping(&format!("{o}:7:")).unwrap().store_id, None);
         assert!(parse_ping("garbage").is_none());
         assert!(parse_ping(&format!("{o}:x:{s}")).is_none());
+    }
+
+    #[test]
+    fn position_pings_name_the_courier_and_the_point() {
+        let c = Uuid::now_v7();
+        let p = parse_position(&format!("{c}:31.2304:121.4737")).unwrap();
+        assert_eq!((p.courier_id, p.lat, p.lng), (c, 31.2304, 121.4737));
+        assert!(parse_position(&format!("{c}:NaN:1")).is_none());
+        assert!(parse_position(&format!("{c}:31")).is_none());
     }
 }

@@ -8,6 +8,7 @@ pub mod live;
 pub mod loadgen;
 pub mod merchant;
 pub mod payments;
+pub mod pwa;
 pub mod security;
 pub mod seed;
 pub mod simulate;
@@ -90,9 +91,11 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
 
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/sw.js", get(pwa::service_worker))
         .route("/readyz", get(readyz))
         .route("/api/v1/payments/{provider}/notify", post(payments::notify))
         .route("/api/live/orders/{id}", get(live::order_feed))
+        .route("/api/live/orders/{id}/courier", get(live::courier_feed))
         .route("/api/live/stores/{id}", get(live::store_feed))
         .route(
             "/merchant/stores/{id}/orders.csv",

@@ -244,3 +244,134 @@ pub async fn store_feed(
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
+
+/// `GET /api/live/orders/{id}/courier`: the courier's position for the order's customer, as
+/// `position` events (`{"lat":…,"lng":…}`), only while the courier carries the order; a
+/// `hidden` event when that ends (delivered, handed back), after which nothing more is sent.
+/// The visibility is re-checked on every change of the order and every 20 s.
+pub async fn courier_feed(
+    State(state): State<AppState>,
+    Path(order_id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Response {
+    let token = session_token(&state, &headers).unwrap_or_default();
+    let user = match caller(&state, &token).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if user.role != Role::Customer {
+        return (StatusCode::FORBIDDEN, "the order's customer only").into_response();
+    }
+    let courier =
+        match app::dispatch::tracking::visible_courier(&state.pool, user.id, order_id).await {
+            Ok(c) => c,
+            Err(app::error::AppError::NotFound) => {
+                return (StatusCode::NOT_FOUND, "no such order").into_response();
+            }
+            Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
+        };
+    let follow = Follow {
+        positions: state.live.subscribe_positions(),
+        orders: state.live.subscribe_orders(),
+        state,
+        token,
+        customer_id: user.id,
+        order_id,
+        courier,
+        queue: VecDeque::new(),
+        started: false,
+    };
+    Sse::new(stream::unfold(follow, |mut f| async move {
+        f.next().await.map(|ev| (Ok::<_, Infallible>(ev), f))
+    }))
+    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    .into_response()
+}
+
+struct Follow {
+    state: AppState,
+    token: String,
+    customer_id: Uuid,
+    order_id: Uuid,
+    /// The courier the customer may see now.
+    courier: Option<Uuid>,
+    positions: tokio::sync::broadcast::Receiver<app::live::PositionPing>,
+    orders: tokio::sync::broadcast::Receiver<app::live::OrderPing>,
+    queue: VecDeque<Event>,
+    started: bool,
+}
+
+impl Follow {
+    async fn next(&mut self) -> Option<Event> {
+        if !self.started {
+            self.started = true;
+            self.announce().await;
+        }
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Some(ev);
+            }
+            let recheck = tokio::select! {
+                p = self.positions.recv() => match p {
+                    Ok(p) if Some(p.courier_id) == self.courier => {
+                        return Some(position_event(p.lat, p.lng));
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => false,
+                    Err(RecvError::Closed) => return None,
+                },
+                o = self.orders.recv() => match o {
+                    Ok(o) => o.order_id == self.order_id || o == app::live::OrderPing::RESYNC,
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep(Duration::from_secs(20)) => true,
+            };
+            if recheck {
+                // Logging out ends the stream.
+                match app::accounts::service::user_for_token(&self.state.pool, &self.token).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => tracing::warn!("courier feed session check failed: {e}"),
+                }
+                let now = app::dispatch::tracking::visible_courier(
+                    &self.state.pool,
+                    self.customer_id,
+                    self.order_id,
+                )
+                .await;
+                match now {
+                    Ok(c) if c != self.courier => {
+                        self.courier = c;
+                        self.announce().await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("courier feed read failed: {e}"),
+                }
+            }
+        }
+    }
+
+    /// Where the visible courier is now, or that there is none to see.
+    async fn announce(&mut self) {
+        let Some(courier) = self.courier else {
+            self.queue
+                .push_back(Event::default().event("hidden").data("none"));
+            return;
+        };
+        let at = sqlx::query!("select lat, lng from couriers where user_id = $1", courier)
+            .fetch_optional(&self.state.pool)
+            .await;
+        if let Ok(Some(r)) = at
+            && let (Some(lat), Some(lng)) = (r.lat, r.lng)
+        {
+            self.queue.push_back(position_event(lat, lng));
+        }
+    }
+}
+
+fn position_event(lat: f64, lng: f64) -> Event {
+    Event::default()
+        .event("position")
+        .json_data(serde_json::json!({ "lat": lat, "lng": lng }))
+        .unwrap_or_default()
+}

@@ -809,3 +809,343 @@ async fn a_courier_who_falls_behind_loses_the_packed_order_to_the_pool(pool: PgP
     // Re-planned in the same round: offered again (here to the only courier on shift).
     assert_eq!(holder(&pool, &order_id).await, (None, Some(me)));
 }
+
+/// Posts the courier app's queue; returns the outcomes in order (`applied`, `already_applied`,
+/// or the refusal's message).
+async fn sync(app: &TestApp, cookie: &str, actions: &Value) -> Vec<String> {
+    let res = app
+        .post_json(
+            "/api/courier_sync",
+            &serde_json::json!({ "actions": actions }),
+            Some(cookie),
+        )
+        .await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| match r["outcome"].as_str().unwrap() {
+            "refused" => format!("refused: {}", r["message"].as_str().unwrap()),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn queued_courier_actions_are_applied_once_in_order_however_often_they_are_sent(
+    pool: PgPool,
+) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-queue").await;
+    let o = order_id.as_str();
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    let second = online(&app, SECOND, FURTHER).await;
+    let pin = order(&app, &s.cookie, o).await["delivery_pin"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    let (status, body) = answer(&app, &first, offer["id"].as_str().unwrap(), true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let staff = pharmacist(&app, &pool).await;
+    pack(&app, &staff, o, &s.product).await;
+    let code: String = sqlx::query_scalar("select handover_code from orders where id = $1::uuid")
+        .bind(o)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let key = |n: u32| format!("00000000-0000-4000-8000-{n:012}");
+    // What the phone queued without network, in the order the courier acted.
+    let queue = serde_json::json!([
+        { "key": key(1), "at_ms": now_ms - 60_000, "action": { "kind": "picked_up", "order_id": o, "code": wrong } },
+        { "key": key(2), "at_ms": now_ms - 50_000, "action": { "kind": "picked_up", "order_id": o, "code": code } },
+        { "key": key(3), "at_ms": now_ms - 40_000, "action": { "kind": "position", "lat": 31.2401, "lng": 121.5011 } },
+        { "key": key(4), "at_ms": now_ms - 30_000, "action": { "kind": "start_delivering", "order_id": o } },
+        { "key": key(5), "at_ms": now_ms - 20_000, "action": { "kind": "delivered", "order_id": o, "pin": pin } },
+    ]);
+
+    // Another courier's phone cannot use this order, whatever it sends.
+    let theirs = sync(&app, &second, &serde_json::json!([queue[4]])).await;
+    assert!(theirs[0].starts_with("refused: "), "{theirs:?}");
+
+    let first_send = sync(&app, &first, &queue).await;
+    assert!(
+        first_send[0].starts_with("refused: That code does not match"),
+        "{first_send:?}"
+    );
+    assert_eq!(
+        first_send[1..],
+        ["applied", "applied", "applied", "applied"]
+    );
+    assert_eq!(order(&app, &s.cookie, o).await["status"], "delivered");
+
+    // The answer was lost: the phone sends everything again. Nothing happens twice.
+    let again = sync(&app, &first, &queue).await;
+    assert!(again[0].starts_with("refused: "), "{again:?}");
+    assert_eq!(
+        again[1..],
+        [
+            "already_applied",
+            "already_applied",
+            "already_applied",
+            "already_applied"
+        ]
+    );
+    let transitions: Vec<String> = sqlx::query_scalar(
+        "select to_status from order_events where order_id = $1::uuid and actor_kind = 'courier' order by id",
+    )
+    .bind(o)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(transitions, ["picked_up", "delivering", "delivered"]);
+    let me = courier_id(&pool, FIRST).await;
+    let kept: i64 = sqlx::query_scalar(
+        "select count(*) from courier_positions where courier_id = $1 and lat = 31.2401",
+    )
+    .bind(me)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept, 1,
+        "the queued position is kept once, at the time it was taken"
+    );
+
+    // A key reused for something else is refused; malformed actions are refused with a reason.
+    let reused = serde_json::json!([
+        { "key": key(3), "at_ms": now_ms, "action": { "kind": "position", "lat": 31.0, "lng": 121.0 } },
+        { "key": key(6), "at_ms": now_ms, "action": { "kind": "position", "lat": 95.0, "lng": 121.0 } },
+        { "key": key(7), "at_ms": now_ms - 7 * 3_600_000, "action": { "kind": "position", "lat": 31.0, "lng": 121.0 } },
+    ]);
+    let out = sync(&app, &first, &reused).await;
+    assert!(out[0].contains("used for another action"), "{out:?}");
+    assert!(out[1].contains("not on Earth"), "{out:?}");
+    assert!(out[2].contains("6 hours old"), "{out:?}");
+
+    // Too many at once, anonymous, other roles: refused before anything is read.
+    let many: Vec<Value> = (0..101u32)
+        .map(|n| serde_json::json!({ "key": key(100 + n), "at_ms": now_ms, "action": { "kind": "position", "lat": 31.0, "lng": 121.0 } }))
+        .collect();
+    let res = app
+        .post_json(
+            "/api/courier_sync",
+            &serde_json::json!({ "actions": many }),
+            Some(&first),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = serde_json::json!({ "actions": [] });
+    assert_eq!(
+        app.post_json("/api/courier_sync", &body, None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for who in [&s.cookie, &staff] {
+        assert_eq!(
+            app.post_json("/api/courier_sync", &body, Some(who))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    // The courier's day: one delivery, paid.
+    let midnight = (now_ms - 3_600_000).to_string();
+    let (status, today) = call(
+        &app,
+        "/api/courier_today",
+        &[("since_ms", &midnight)],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{today}");
+    assert_eq!(today["delivered"], 1);
+    assert!(today["earnings_fen"].as_i64().unwrap() > 0, "{today}");
+    let (status, _) = call(&app, "/api/courier_today", &[("since_ms", "0")], &first).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The next server-sent event on a stream: (event name, data).
+async fn next_event<B: AsRef<[u8]>>(
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    text: &mut String,
+) -> (String, String) {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            };
+            if let Some(event) = field("event:") {
+                return (event, field("data:").unwrap_or_default());
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("courier feed too slow")
+            .expect("courier feed ended")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_customer_follows_the_courier_only_while_the_order_is_carried(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-follow").await;
+    let o = order_id.as_str();
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    answer(&app, &first, offer["id"].as_str().unwrap(), true).await;
+    let tracking = |cookie: String| {
+        let app = &app;
+        async move { call(app, "/api/order_tracking", &[("order_id", o)], &cookie).await }
+    };
+    let (status, t) = tracking(s.cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert!(t["destination"]["lat"].is_f64(), "{t}");
+    assert!(
+        t["courier"].is_null(),
+        "not before the courier carries it: {t}"
+    );
+
+    // Only the order's customer may follow it.
+    let feed = format!("{}/api/live/orders/{o}/courier", app.base);
+    let get = |cookie: Option<String>| {
+        let feed = feed.clone();
+        async move {
+            let mut req = client().get(feed);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    let res = app
+        .post(
+            "/api/signup",
+            &[
+                ("login", "13700003333"),
+                ("password", "correct horse"),
+                ("display_name", "Qian"),
+            ],
+            None,
+        )
+        .await;
+    let stranger = session_cookie(res.headers()).unwrap();
+    assert_eq!(get(None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(Some(first.clone())).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(Some(stranger.clone())).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(tracking(stranger).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(tracking(first.clone()).await.0, StatusCode::FORBIDDEN);
+
+    let res = get(Some(s.cookie.clone())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.bytes_stream();
+    let mut text = String::new();
+    assert_eq!(next_event(&mut body, &mut text).await.0, "hidden");
+    // Positions while the courier rides to the store are not the customer's business.
+    call(
+        &app,
+        "/api/courier_position",
+        &[("lat", "31.2391"), ("lng", "121.5021")],
+        &first,
+    )
+    .await;
+
+    let staff = pharmacist(&app, &pool).await;
+    pack(&app, &staff, o, &s.product).await;
+    let code: String = sqlx::query_scalar("select handover_code from orders where id = $1::uuid")
+        .bind(o)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (status, body_) = call(
+        &app,
+        "/api/courier_pickup",
+        &[("order_id", o), ("code", &code)],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body_}");
+    // Picked up: the customer sees where the courier is, then every move.
+    let (event, data) = next_event(&mut body, &mut text).await;
+    assert_eq!(event, "position", "{data}");
+    assert!(data.contains("31.2391"), "{data}");
+    call(
+        &app,
+        "/api/courier_position",
+        &[("lat", "31.2402"), ("lng", "121.5033")],
+        &first,
+    )
+    .await;
+    let (event, data) = next_event(&mut body, &mut text).await;
+    assert_eq!(
+        (event.as_str(), data.contains("31.2402")),
+        ("position", true),
+        "{data}"
+    );
+    let (_, t) = tracking(s.cookie.clone()).await;
+    assert_eq!(t["courier"]["name"], "王磊 Wang Lei", "{t}");
+
+    // Delivered: the courier disappears from the customer's map for good.
+    let pin = order(&app, &s.cookie, o).await["delivery_pin"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call(
+        &app,
+        "/api/courier_start_delivering",
+        &[("order_id", o)],
+        &first,
+    )
+    .await;
+    let (status, body_) = call(
+        &app,
+        "/api/courier_deliver",
+        &[("order_id", o), ("pin", &pin)],
+        &first,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body_}");
+    loop {
+        let (event, _) = next_event(&mut body, &mut text).await;
+        if event == "hidden" {
+            break;
+        }
+    }
+    call(
+        &app,
+        "/api/courier_position",
+        &[("lat", "31.2500"), ("lng", "121.5100")],
+        &first,
+    )
+    .await;
+    let (_, t) = tracking(s.cookie.clone()).await;
+    assert!(t["courier"].is_null(), "{t}");
+}

@@ -128,15 +128,49 @@ pub async fn start_delivering(order_id: uuid::Uuid) -> Result<(), AppError> {
 #[server(endpoint = "courier_deliver")]
 pub async fn deliver(order_id: uuid::Uuid, pin: String) -> Result<(), AppError> {
     let user = auth::require_role(Role::Courier).await?;
-    let pin = pin.trim();
-    if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::validation(
-            "pin",
-            "Enter the customer's 4-digit delivery PIN.",
-        ));
-    }
+    let pin = super::model::parse_pin(&pin)?;
     // A 4-digit PIN is guessable: each address gets a limited number of tries.
     auth::throttle_anonymous()?;
     let state = context::state()?;
-    super::tasks::deliver(&state.pool, user.id, order_id, pin).await
+    super::tasks::deliver(&state.pool, user.id, order_id, &pin).await
+}
+
+/// The courier app's queued actions, applied in order, each once (see `sync`). JSON: the
+/// actions are a list of tagged records.
+#[server(endpoint = "courier_sync", input = leptos::server_fn::codec::Json)]
+pub async fn courier_sync(
+    actions: Vec<super::sync::QueuedAction>,
+) -> Result<Vec<super::sync::ActionResult>, AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    if actions.len() > super::sync::MAX_BATCH {
+        return Err(AppError::validation(
+            "actions",
+            format!("Send at most {} actions at a time.", super::sync::MAX_BATCH),
+        ));
+    }
+    let state = context::state()?;
+    // Codes and PINs are guessable: each one typed counts against the address's tries.
+    super::sync::apply_batch(&state.pool, user.id, &actions, auth::throttle_anonymous).await
+}
+
+/// The courier's day so far; `since_ms` is the device's local midnight (at most two days back).
+#[server(endpoint = "courier_today")]
+pub async fn courier_today(since_ms: i64) -> Result<super::model::CourierToday, AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    let state = context::state()?;
+    let now = chrono::Utc::now();
+    let since = chrono::DateTime::from_timestamp_millis(since_ms)
+        .filter(|t| *t <= now && now - *t <= chrono::TimeDelta::hours(48))
+        .ok_or_else(|| {
+            AppError::validation("since_ms", "Ask for a day within the last two days.")
+        })?;
+    super::tasks::today(&state.pool, user.id, since).await
+}
+
+/// The customer's map of their order (the courier appears only while carrying it).
+#[server(endpoint = "order_tracking")]
+pub async fn order_tracking(order_id: uuid::Uuid) -> Result<super::model::OrderTracking, AppError> {
+    let user = auth::require_role(Role::Customer).await?;
+    let state = context::state()?;
+    super::tracking::order_tracking(&state.pool, user.id, order_id).await
 }

@@ -2,8 +2,12 @@
 
 pub mod api;
 pub mod model;
+pub mod outbox;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod sync;
 #[cfg(feature = "ssr")]
 pub mod tasks;
+#[cfg(feature = "ssr")]
+pub mod tracking;

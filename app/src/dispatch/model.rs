@@ -92,3 +92,48 @@ pub fn valid_position(lat: f64, lng: f64) -> Result<(f64, f64), &'static str> {
     }
     Ok((lat, lng))
 }
+
+/// The customer's delivery PIN as typed: exactly 4 digits.
+pub fn parse_pin(pin: &str) -> Result<String, crate::error::AppError> {
+    let pin = pin.trim();
+    if pin.len() != 4 || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(crate::error::AppError::validation(
+            "pin",
+            "Enter the customer's 4-digit delivery PIN.",
+        ));
+    }
+    Ok(pin.to_string())
+}
+
+/// The courier's day so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CourierToday {
+    pub delivered: i64,
+    pub distance_m: i64,
+    pub earnings_fen: i64,
+}
+
+/// A point on a map.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapPoint {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+/// What the customer's map of an order shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderTracking {
+    pub store_name: String,
+    pub store: MapPoint,
+    /// None for store pickup.
+    pub destination: Option<MapPoint>,
+    /// The courier's name and position: only while they carry this order, never before or
+    /// after.
+    pub courier: Option<CourierOnMap>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CourierOnMap {
+    pub name: String,
+    pub at: MapPoint,
+}

@@ -6,13 +6,14 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::api::{
-    AnswerOffer, CourierGoOffline, CourierGoOnline, Deliver, StartDelivering, get_courier_profile,
-    my_offers, my_tasks,
+    AnswerOffer, CourierGoOffline, CourierGoOnline, courier_today, get_courier_profile, my_offers,
+    my_tasks,
 };
 use super::model::{MAX_SHIFT_HOURS, OfferView, StopKind, TaskStop};
+use super::outbox::Outbox;
+use super::sync::CourierAction;
 use crate::error::AppError;
 use crate::money::Money;
-use crate::orders::merchant_api::CourierPickup;
 use crate::orders::model::OrderStatus;
 use crate::ui::when_loaded;
 
@@ -25,7 +26,7 @@ const POSITION_EVERY_MS: f64 = 5_000.0;
 const POSITION_EVERY_M: f64 = 20.0;
 
 /// The first error among these actions' last results.
-fn first_error(errors: [Option<AppError>; 6]) -> Option<String> {
+fn first_error(errors: [Option<AppError>; 3]) -> Option<String> {
     errors.into_iter().flatten().next().map(|e| e.to_string())
 }
 
@@ -34,22 +35,26 @@ pub fn CourierHome() -> impl IntoView {
     let go_online = ServerAction::<CourierGoOnline>::new();
     let go_offline = ServerAction::<CourierGoOffline>::new();
     let answer = ServerAction::<AnswerOffer>::new();
-    let pickup = ServerAction::<CourierPickup>::new();
-    let leave = ServerAction::<StartDelivering>::new();
-    let deliver = ServerAction::<Deliver>::new();
+    let outbox = Outbox::new();
+    // The app shell is cached on the phone: the route opens without network.
+    Effect::new(move |_| register_service_worker());
     let tick = RwSignal::new(0u64);
     let located = RwSignal::new(None::<String>);
     let profile = Resource::new(
         move || (go_online.version().get(), go_offline.version().get()),
         |_| get_courier_profile(),
     );
+    // The device's queue belongs to the courier logged in.
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = profile.get() {
+            outbox.open_for(p.user_id);
+        }
+    });
     let changes = move || {
         (
             tick.get(),
             answer.version().get(),
-            pickup.version().get(),
-            leave.version().get(),
-            deliver.version().get(),
+            outbox.applied.get(),
             go_offline.version().get(),
         )
     };
@@ -62,6 +67,20 @@ pub fn CourierHome() -> impl IntoView {
         changes();
         my_tasks()
     });
+    // Without network the route stays as last read (the courier keeps working from it).
+    let stops = RwSignal::new(None::<Vec<TaskStop>>);
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = tasks.get() {
+            stops.set(Some(list));
+        }
+    });
+    let today = LocalResource::new(move || {
+        outbox.applied.get();
+        courier_today(local_midnight_ms())
+    });
+    // The browser says the network is back: send what waits right away.
+    let online = window_event_listener(leptos::ev::online, move |_| outbox.flush());
+    on_cleanup(move || online.remove());
     // Seconds since the offers were read, for the countdowns.
     let elapsed = RwSignal::new(0i64);
     Effect::new(move |_| {
@@ -74,6 +93,7 @@ pub fn CourierHome() -> impl IntoView {
                 elapsed.update(|s| *s += 1);
                 if elapsed.get_untracked() % REFRESH.as_secs() as i64 == 0 {
                     tick.update(|t| *t += 1);
+                    outbox.flush();
                 }
             },
             Duration::from_secs(1),
@@ -93,7 +113,7 @@ pub fn CourierHome() -> impl IntoView {
     // While on shift the browser's position goes out, throttled.
     Effect::new(move |_| {
         if on_shift() {
-            let watch = track_position(located);
+            let watch = track_position(located, outbox);
             on_cleanup(move || stop_tracking(watch));
         }
     });
@@ -117,9 +137,6 @@ pub fn CourierHome() -> impl IntoView {
             go_online.value().get().and_then(Result::err),
             go_offline.value().get().and_then(Result::err),
             answer.value().get().and_then(Result::err),
-            pickup.value().get().and_then(Result::err),
-            leave.value().get().and_then(Result::err),
-            deliver.value().get().and_then(Result::err),
         ])
     };
     view! {
@@ -159,6 +176,22 @@ pub fn CourierHome() -> impl IntoView {
             })}
             <p class="muted" role="status" data-test="location-state">{move || located.get()}</p>
             <p class="field-error" role="alert" data-test="courier-error">{problem}</p>
+            {move || (outbox.waiting_actions() > 0).then(|| view! {
+                <p class="notice" role="status" data-test="outbox-pending">
+                    {format!("{} action(s) waiting to be sent 待发送", outbox.waiting_actions())}
+                    {move || if outbox.offline.get() { " · no network: sent when it is back" } else { " · sending…" }}
+                </p>
+            })}
+            <ul class="field-error" data-test="outbox-refused">
+                {move || outbox.refused.get().into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+            </ul>
+            {move || today.get().and_then(Result::ok).map(|t| view! {
+                <p class="card today" data-test="courier-today">
+                    "Today 今日: " <strong data-test="today-delivered">{t.delivered}</strong> " delivered · "
+                    {format!("{:.1} km", t.distance_m as f64 / 1000.0)} " · earned "
+                    <strong>{Money::from_fen(t.earnings_fen).to_string()}</strong>
+                </p>
+            })}
             <h2>"Offers 新派单"</h2>
             {move || offers.get().map(|r| match r {
                 Ok(list) if list.is_empty() => view! {
@@ -172,16 +205,17 @@ pub fn CourierHome() -> impl IntoView {
                 Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
             })}
             <h2>"My route 我的路线"</h2>
-            {move || tasks.get().map(|r| match r {
-                Ok(stops) if stops.is_empty() => view! {
-                    <p class="muted" data-test="no-tasks">"Nothing to do yet."</p>
-                }.into_any(),
-                Ok(stops) => view! {
+            {move || tasks.get().and_then(Result::err).map(|e| view! {
+                <p class="muted" data-test="tasks-stale">{format!("Showing the route as last loaded: {e}")}</p>
+            })}
+            {move || stops.get().map(|list| if list.is_empty() {
+                view! { <p class="muted" data-test="no-tasks">"Nothing to do yet."</p> }.into_any()
+            } else {
+                view! {
                     <ol class="stops" data-test="stops">
-                        {stops.into_iter().enumerate().map(|(i, s)| stop_card(i == 0, s, pickup, leave, deliver)).collect_view()}
+                        {list.into_iter().enumerate().map(|(i, s)| stop_card(i == 0, s, outbox)).collect_view()}
                     </ol>
-                }.into_any(),
-                Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                }.into_any()
             })}
         </section>
     }
@@ -219,21 +253,20 @@ fn offer_card(
     }
 }
 
-fn stop_card(
-    next: bool,
-    s: TaskStop,
-    pickup: ServerAction<CourierPickup>,
-    leave: ServerAction<StartDelivering>,
-    deliver: ServerAction<Deliver>,
-) -> impl IntoView {
+fn stop_card(next: bool, s: TaskStop, outbox: Outbox) -> impl IntoView {
     let order_id = s.order_id;
     // Hand-off to the phone's map app at the stop.
     let navigate = format!(
         "https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}#map=18/{:.6}/{:.6}",
         s.lat, s.lng, s.lat, s.lng
     );
-    let action = match (s.kind, s.status) {
-        (StopKind::Pickup, OrderStatus::Ready) => code_form(
+    let action = move || {
+        match (s.kind, s.status, outbox.waiting_for(order_id)) {
+        (_, _, Some(what)) => view! {
+            <p class="notice" data-test="stop-waiting">{format!("{what}: waiting to be sent 待发送")}</p>
+        }
+        .into_any(),
+        (StopKind::Pickup, OrderStatus::Ready, None) => code_form(
             CodeField {
                 test: "handover-code",
                 max: 6,
@@ -242,21 +275,19 @@ fn stop_card(
                 button_test: "picked-up",
                 button: "Picked up 已取货",
             },
-            move |code| {
-                pickup.dispatch(CourierPickup { order_id, code });
-            },
+            move |code| outbox.push(CourierAction::PickedUp { order_id, code }),
         ),
-        (StopKind::Pickup, _) => view! {
+        (StopKind::Pickup, _, None) => view! {
             <p class="muted">"Being packed: the store marks it ready 备货中"</p>
         }
         .into_any(),
-        (StopKind::Dropoff, OrderStatus::PickedUp) => view! {
+        (StopKind::Dropoff, OrderStatus::PickedUp, None) => view! {
             <button type="button" class="primary" data-test="start-delivering"
-                on:click=move |_| { leave.dispatch(StartDelivering { order_id }); }>
+                on:click=move |_| outbox.push(CourierAction::StartDelivering { order_id })>
                 "On my way 开始配送"</button>
         }
         .into_any(),
-        (StopKind::Dropoff, OrderStatus::Delivering) => code_form(
+        (StopKind::Dropoff, OrderStatus::Delivering, None) => code_form(
             CodeField {
                 test: "delivery-pin-input",
                 max: 4,
@@ -265,14 +296,13 @@ fn stop_card(
                 button_test: "delivered",
                 button: "Delivered 已送达",
             },
-            move |pin| {
-                deliver.dispatch(Deliver { order_id, pin });
-            },
+            move |pin| outbox.push(CourierAction::Delivered { order_id, pin }),
         ),
-        (StopKind::Dropoff, _) => view! {
+        (StopKind::Dropoff, _, None) => view! {
             <p class="muted">"After the pickup 取货后"</p>
         }
         .into_any(),
+    }
     };
     view! {
         <li class="card stop" class:next=next data-test="stop" data-kind=match s.kind {
@@ -302,7 +332,7 @@ struct CodeField {
     button: &'static str,
 }
 
-fn code_form(f: CodeField, submit: impl Fn(String) + 'static) -> AnyView {
+fn code_form(f: CodeField, submit: impl Fn(String) + Send + Sync + 'static) -> AnyView {
     let code = RwSignal::new(String::new());
     view! {
         <form class="row" on:submit=move |ev| {
@@ -326,7 +356,7 @@ fn locate_once(found: impl FnOnce(f64, f64) + 'static, failed: impl FnOnce(Strin
 /// Follows the browser's position (`watchPosition`) and sends it at most every 5 s or 20 m.
 /// Returns the watch id for [`stop_tracking`]. A refusal shows a message; nothing crashes.
 #[cfg(feature = "hydrate")]
-fn track_position(state: RwSignal<Option<String>>) -> Option<i32> {
+fn track_position(state: RwSignal<Option<String>>, outbox: Outbox) -> Option<i32> {
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::JsCast;
@@ -358,11 +388,8 @@ fn track_position(state: RwSignal<Option<String>>) -> Option<i32> {
             if due {
                 last.set(Some((now, lat, lng)));
                 state.set(None);
-                leptos::task::spawn_local(async move {
-                    if let Err(e) = super::api::report_position(lat, lng).await {
-                        state.set(Some(format!("Position not sent: {e}")));
-                    }
-                });
+                // Queued like every action: positions taken offline go out when it is back.
+                outbox.push(CourierAction::Position { lat, lng });
             }
         });
     let on_error = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| {
@@ -394,8 +421,42 @@ fn stop_tracking(watch: Option<i32>) {
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn track_position(_: RwSignal<Option<String>>) -> Option<i32> {
+fn track_position(_: RwSignal<Option<String>>, _: Outbox) -> Option<i32> {
     None
+}
+
+#[cfg(feature = "hydrate")]
+fn register_service_worker() {
+    if let Some(window) = web_sys::window() {
+        // Absent on plain http other than localhost: the app then simply works online only.
+        if js_sys::Reflect::has(&window.navigator(), &"serviceWorker".into()).unwrap_or(false) {
+            let pending = window.navigator().service_worker().register("/sw.js");
+            leptos::task::spawn_local(async move {
+                if let Err(e) = wasm_bindgen_futures::JsFuture::from(pending).await {
+                    leptos::logging::warn!("service worker not registered: {e:?}");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn register_service_worker() {}
+
+/// The device's local midnight today, in milliseconds since 1970 (for "today").
+#[cfg(feature = "hydrate")]
+fn local_midnight_ms() -> i64 {
+    let d = js_sys::Date::new_0();
+    d.set_hours(0);
+    d.set_minutes(0);
+    d.set_seconds(0);
+    d.set_milliseconds(0);
+    d.get_time() as i64
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn local_midnight_ms() -> i64 {
+    0
 }
 
 #[cfg(not(feature = "hydrate"))]

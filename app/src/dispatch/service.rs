@@ -1005,22 +1005,53 @@ pub async fn record_position(
     lng: f64,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    let now = sqlx::query_scalar!(r#"select now() as "now!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    record_position_in(&mut tx, courier_id, lat, lng, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A position taken at `at` (a queued one arrives late): kept in the history, and the
+/// courier's current position moves only if it is newer than the last one.
+pub async fn record_position_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    courier_id: Uuid,
+    lat: f64,
+    lng: f64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
     let online = sqlx::query_scalar!(
-        "update couriers set lat = $2, lng = $3, position_at = now()
-         where user_id = $1 and status <> 'offline' returning user_id",
-        courier_id,
-        lat,
-        lng
+        "select status from couriers where user_id = $1 for update",
+        courier_id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if online.is_none() {
+    if online.is_none_or(|s| s == "offline") {
         return Err(AppError::conflict(
             "Go online first: positions are only kept during a shift.",
         ));
     }
-    append_position(&mut tx, courier_id, lat, lng).await?;
-    tx.commit().await?;
+    sqlx::query!(
+        "update couriers set lat = $2, lng = $3, position_at = $4
+         where user_id = $1 and (position_at is null or position_at < $4)",
+        courier_id,
+        lat,
+        lng,
+        at
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "insert into courier_positions (courier_id, at, lat, lng) values ($1, $2, $3, $4)",
+        courier_id,
+        at,
+        lat,
+        lng
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The courier's accepted work: the stops in planned order, leaving the store, and proof of
 //! delivery at the door (the customer's PIN).
 
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::model::{StopKind, TaskStop};
@@ -93,7 +93,7 @@ pub async fn tasks_for(pool: &PgPool, courier_id: Uuid) -> Result<Vec<TaskStop>,
 
 /// The order, locked, if dispatch gave it to this courier; otherwise "not found".
 async fn lock_assigned(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut Transaction<'_, Postgres>,
     courier_id: Uuid,
     order_id: Uuid,
 ) -> Result<LockedOrder, AppError> {
@@ -116,12 +116,23 @@ pub async fn start_delivering(
     order_id: Uuid,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let mut order = lock_assigned(&mut tx, courier_id, order_id).await?;
+    start_delivering_in(&mut tx, courier_id, order_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`start_delivering`] inside the caller's transaction.
+pub async fn start_delivering_in(
+    tx: &mut Transaction<'_, Postgres>,
+    courier_id: Uuid,
+    order_id: Uuid,
+) -> Result<(), AppError> {
+    let mut order = lock_assigned(tx, courier_id, order_id).await?;
     if order.status == OrderStatus::Delivering {
         return Ok(());
     }
     lifecycle::transition(
-        &mut tx,
+        tx,
         &mut order,
         OrderAction::StartDelivering,
         ActorKind::Courier,
@@ -129,7 +140,6 @@ pub async fn start_delivering(
         "On the way to the customer",
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -142,13 +152,25 @@ pub async fn deliver(
     pin: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let mut order = lock_assigned(&mut tx, courier_id, order_id).await?;
+    deliver_in(&mut tx, courier_id, order_id, pin).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`deliver`] inside the caller's transaction.
+pub async fn deliver_in(
+    tx: &mut Transaction<'_, Postgres>,
+    courier_id: Uuid,
+    order_id: Uuid,
+    pin: &str,
+) -> Result<(), AppError> {
+    let mut order = lock_assigned(tx, courier_id, order_id).await?;
     // The state first: a PIN says nothing about an order that is not on its way.
     order
         .status
         .next(OrderAction::Deliver, ActorKind::Courier, order.fulfilment)?;
     let expected = sqlx::query_scalar!("select delivery_pin from orders where id = $1", order.id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     if expected.as_deref() != Some(pin) {
         return Err(AppError::validation(
@@ -157,7 +179,7 @@ pub async fn deliver(
         ));
     }
     lifecycle::transition(
-        &mut tx,
+        tx,
         &mut order,
         OrderAction::Deliver,
         ActorKind::Courier,
@@ -169,7 +191,7 @@ pub async fn deliver(
         "update orders set delivered_at = now() where id = $1",
         order.id
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query!(
         "update couriers set status = 'online'
@@ -178,14 +200,52 @@ pub async fn deliver(
         courier_id,
         &OPEN.map(String::from)
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     lifecycle::enqueue(
-        &mut tx,
+        tx,
         "order.delivered",
         serde_json::json!({ "order_id": order.id }),
     )
+    .await
+}
+
+/// The courier's day so far (since `since`, the device's local midnight): orders delivered,
+/// distance ridden (from the positions sent) and what those deliveries earned (an offer's
+/// earnings split evenly over its orders).
+pub async fn today(
+    pool: &PgPool,
+    courier_id: Uuid,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<super::model::CourierToday, AppError> {
+    let row = sqlx::query!(
+        r#"with done as (
+               select o.id from orders o
+               where o.courier_id = $1 and o.delivered_at >= $2
+           ),
+           track as (
+               select lat, lng, lag(lat) over w as plat, lag(lng) over w as plng
+               from courier_positions where courier_id = $1 and at >= $2
+               window w as (order by at)
+           )
+           select (select count(*) from done) as "delivered!",
+                  (select coalesce(sum(f.earnings_fen
+                                       / (select count(*) from offer_orders x where x.offer_id = f.id)), 0)
+                   from done d join offer_orders oo on oo.order_id = d.id
+                   join offers f on f.id = oo.offer_id and f.status = 'accepted' and f.courier_id = $1
+                  )::bigint as "earnings_fen!",
+                  (select coalesce(sum(2 * 6371000 * asin(sqrt(
+                              power(sin(radians(lat - plat) / 2), 2)
+                              + cos(radians(plat)) * cos(radians(lat)) * power(sin(radians(lng - plng) / 2), 2)))), 0)
+                   from track where plat is not null) as "distance_m!""#,
+        courier_id,
+        since
+    )
+    .fetch_one(pool)
     .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(super::model::CourierToday {
+        delivered: row.delivered,
+        earnings_fen: row.earnings_fen,
+        distance_m: row.distance_m.round() as i64,
+    })
 }

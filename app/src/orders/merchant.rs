@@ -422,9 +422,20 @@ pub async fn courier_pickup(
     code: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    let mut order = lock_order(&mut tx, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    courier_pickup_in(&mut tx, courier_id, order_id, code).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`courier_pickup`] inside the caller's transaction (the courier app's queue claims the
+/// action's key in the same one).
+pub async fn courier_pickup_in(
+    tx: &mut Transaction<'_, Postgres>,
+    courier_id: Uuid,
+    order_id: Uuid,
+    code: &str,
+) -> Result<(), AppError> {
+    let mut order = lock_order(tx, order_id).await?.ok_or(AppError::NotFound)?;
     // The state first: a code says nothing about an order that is not waiting for a courier.
     order
         .status
@@ -439,7 +450,7 @@ pub async fn courier_pickup(
         "select handover_code, courier_id from orders where id = $1",
         order.id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if held.courier_id != Some(courier_id) {
         return Err(AppError::conflict(
@@ -451,7 +462,7 @@ pub async fn courier_pickup(
         return Err(wrong_code("the store"));
     }
     transition(
-        &mut tx,
+        tx,
         &mut order,
         OrderAction::CourierPickup,
         ActorKind::Courier,
@@ -459,7 +470,6 @@ pub async fn courier_pickup(
         "Label scanned at the store",
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

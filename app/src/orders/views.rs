@@ -17,6 +17,7 @@ use super::model::{
 use crate::addresses::api::my_addresses;
 use crate::error::AppError;
 use crate::payments::api::start_payment;
+use crate::ui::map::TrackingMap;
 use crate::ui::{ErrorView, Loading, Pager, follow_feed, page_param, uuid_param, when_loaded};
 
 /// Sends the browser to `url` (a provider's payment page is a full page load).
@@ -398,6 +399,7 @@ pub fn OrderPage() -> impl IntoView {
             <p class="live" data-test="live-state" data-live=move || live.get().to_string()>
                 {move || if live.get() { "● Live 实时更新" } else { "○ Connecting…" }}</p>
             <p class="field-error" role="alert" data-test="order-error">{problem}</p>
+            {move || id().map(|order_id| view! { <TrackingMap order_id changed=version/> })}
             <Transition fallback=Loading>
                 {move || order.get().map(|r| match r {
                     Ok(o) => order_body(o, pay, cancel, ask_cancel, edits).into_any(),

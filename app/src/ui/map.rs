@@ -76,3 +76,117 @@ fn PickerMap(point: RwSignal<Option<(f64, f64)>>, on_pick: Callback<(f64, f64)>)
         </MapContainer>
     }
 }
+
+/// The customer's map of an order on its way: the store, the door, and the courier moving
+/// (pushed by `/api/live/orders/{id}/courier` while the courier carries the order; nothing
+/// before or after). `changed` is bumped when the order changes, to re-read the courier.
+#[component]
+pub fn TrackingMap(order_id: uuid::Uuid, #[prop(into)] changed: Signal<u32>) -> impl IntoView {
+    use crate::dispatch::api::order_tracking;
+    use crate::dispatch::model::OrderTracking;
+
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let tracking = LocalResource::new(move || {
+        changed.get();
+        order_tracking(order_id)
+    });
+    // Store and door do not move: the map is drawn once from the first read.
+    let base = RwSignal::new(None::<OrderTracking>);
+    let courier = RwSignal::new(None::<(f64, f64)>);
+    let courier_name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(t)) = tracking.get() {
+            courier.set(t.courier.as_ref().map(|c| (c.at.lat, c.at.lng)));
+            courier_name.set(
+                t.courier
+                    .as_ref()
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+            );
+            if base.get_untracked().is_none() {
+                base.set(Some(t));
+            }
+        }
+    });
+    Effect::new(move |_| {
+        crate::ui::follow_events(
+            format!("/api/live/orders/{order_id}/courier"),
+            &["position", "hidden"],
+            move |event, data| match event {
+                "position" => {
+                    if let Ok(p) = serde_json::from_str::<crate::dispatch::model::MapPoint>(&data) {
+                        courier.set(Some((p.lat, p.lng)));
+                    }
+                }
+                _ => courier.set(None),
+            },
+            None,
+        );
+    });
+    let distance = move || {
+        let (c, t) = (courier.get()?, base.get()?);
+        let d = t.destination?;
+        Some(routing::haversine_m(c.0, c.1, d.lat, d.lng))
+    };
+    view! {
+        {move || mounted.get().then(|| base.get().filter(|t| t.destination.is_some()).map(|t| view! {
+            <div class="map-frame" data-test="tracking-map">
+                <TrackingLeaflet t courier/>
+                <p class="muted" data-test="courier-distance">{move || match distance() {
+                    Some(m) => format!("{} is {:.1} km away 骑手距您 {:.1} km", courier_name.get(), m / 1000.0, m / 1000.0),
+                    None => "The courier appears here once your order is on its way 配送中显示骑手位置".to_string(),
+                }}</p>
+            </div>
+        }))}
+    }
+}
+
+#[component]
+fn TrackingLeaflet(
+    t: crate::dispatch::model::OrderTracking,
+    courier: RwSignal<Option<(f64, f64)>>,
+) -> impl IntoView {
+    let tiles = LocalResource::new(get_map_tiles);
+    let (map, set_map) = create_map_signal();
+    let store = (t.store.lat, t.store.lng);
+    let door = t.destination.map_or(store, |d| (d.lat, d.lng));
+    // Everything in view once the map exists.
+    Effect::new(move |_| {
+        if let Some(m) = map.get() {
+            let bounds = leaflet::LatLngBounds::new(
+                &leaflet::LatLng::new(store.0, store.1),
+                &leaflet::LatLng::new(door.0, door.1),
+            );
+            if let Some((lat, lng)) = courier.get_untracked() {
+                bounds.extend(&leaflet::LatLng::new(lat, lng));
+            }
+            m.fit_bounds(&bounds);
+        }
+    });
+    let shown = Memo::new(move |_| courier.with(Option::is_some));
+    let at = move || {
+        let (lat, lng) = courier.get().unwrap_or(door);
+        Position::new(lat, lng)
+    };
+    let pin = |class: &str| Some(format!("map-pin {class}"));
+    view! {
+        <MapContainer class="map" center=Position::new(door.0, door.1) zoom=14.0 map=set_map>
+            <Suspense>
+                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
+                    <TileLayer url=url attribution=t.attribution/>
+                }))}
+            </Suspense>
+            <Marker position=Position::new(store.0, store.1) icon_class=pin("store-pin") icon_size=Some((22.0, 22.0))
+                title=t.store_name.clone()/>
+            <Marker position=Position::new(door.0, door.1) icon_class=pin("door-pin") icon_size=Some((22.0, 22.0))
+                title="You 收货地址".to_string()/>
+            {move || shown.get().then(|| view! {
+                <Polyline positions=Signal::derive(move || vec![at(), Position::new(door.0, door.1)])
+                    color="#e8590c".to_string() dash_array="6 8".to_string()/>
+                <Marker position=at icon_class=pin("courier-pin") icon_size=Some((26.0, 26.0))
+                    title="Courier 骑手".to_string()/>
+            })}
+        </MapContainer>
+    }
+}

@@ -112,14 +112,36 @@ pub fn follow_feed(
     changed: impl Fn() + 'static,
     live: RwSignal<bool>,
 ) {
+    follow_events(url, events, move |_, _| changed(), Some(live));
+}
+
+/// Like [`follow_feed`], handing each event's name and data to `on_event`.
+pub fn follow_events(
+    url: String,
+    events: &'static [&'static str],
+    on_event: impl Fn(&str, String) + 'static,
+    live: Option<RwSignal<bool>>,
+) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
     let Ok(source) = web_sys::EventSource::new(&url) else {
         return;
     };
-    let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| changed());
-    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(true));
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
+    let on_event =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            let data = ev.data().as_string().unwrap_or_default();
+            on_event(&ev.type_(), data);
+        });
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(live) = live {
+            live.set(true);
+        }
+    });
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(live) = live {
+            live.set(false);
+        }
+    });
     for event in events {
         let _ = source.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
     }

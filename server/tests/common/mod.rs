@@ -66,6 +66,20 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// A server fn that takes JSON (`input = Json`).
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        cookie: Option<&str>,
+    ) -> Response {
+        let mut req = client().post(format!("{}{path}", self.base)).json(body);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        req.send().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
         // Like a browser navigating: leptos answers a redirect with 302 only to HTML requests.
         let mut req = client()
