@@ -25,7 +25,8 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
     viewport: { width: 360, height: 740 },
   });
   const courier = await phone.newPage();
-  const courierErrors = watchErrors(courier);
+  // Requests fail while the phone is offline: that is the point of the offline step.
+  const courierErrors = watchErrors(courier, /422|ERR_INTERNET_DISCONNECTED|Failed to fetch|net::ERR/);
   await courier.goto('/login');
   await hydrated(courier);
   await courier.getByTestId('demo-login-courier').click();
@@ -65,33 +66,98 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   await expect(pickupStop.getByTestId('handover-code')).toBeVisible({ timeout: 15_000 });
   await pickupStop.getByTestId('handover-code').fill(code === '000000' ? '111111' : '000000');
   await pickupStop.getByTestId('picked-up').click();
-  await expect(courier.getByTestId('courier-error')).toContainText('does not match');
+  await expect(courier.getByTestId('outbox-refused')).toContainText('does not match');
   await pickupStop.getByTestId('handover-code').fill(code);
   await pickupStop.getByTestId('picked-up').click();
   const dropoff = ours.and(courier.locator('[data-kind="dropoff"]'));
   await expect(dropoff.getByTestId('start-delivering')).toBeVisible({ timeout: 15_000 });
   await expect(dropoff.getByTestId('stop-contact')).toBeVisible();
 
-  // The courier rides: the phone's position moves and reaches the server.
+  // The customer's map now shows the courier (never before the pickup).
+  const distance = page.getByTestId('courier-distance');
+  await expect(page.getByTestId('tracking-map')).toBeVisible();
+  await expect(distance).toContainText('km away', { timeout: 15_000 });
+  await expect(page.locator('img.leaflet-marker-icon[src$="pin-courier.svg"]')).toHaveCount(1);
+  const first = await distance.textContent();
+
+  // The courier rides: the phone's position moves, reaches the server and the customer's map.
   const before = Number(sql(`select count(*) from courier_positions p join users u on u.id = p.courier_id
                              where u.email = 'courier@songda.test'`));
   await dropoff.getByTestId('start-delivering').click();
-  await phone.setGeolocation({ latitude: 31.2360, longitude: 121.5035 });
+  await phone.setGeolocation({ latitude: 31.2330, longitude: 121.5060 });
   await expect.poll(() => Number(sql(`select count(*) from courier_positions p join users u on u.id = p.courier_id
                                       where u.email = 'courier@songda.test'`)), { timeout: 20_000 }).toBeGreaterThan(before);
+  await expect(distance).not.toHaveText(first!, { timeout: 15_000 });
 
-  // At the door: the customer's PIN.
+  // At the door there is no network: the courier takes the PIN anyway. The phone keeps it
+  // and shows it waiting; the server has not seen it.
   await expect(dropoff.getByTestId('delivery-pin-input')).toBeVisible({ timeout: 15_000 });
+  await phone.setOffline(true);
   await dropoff.getByTestId('delivery-pin-input').fill(pin);
   await dropoff.getByTestId('delivered').click();
-  await expect(ours).toHaveCount(0, { timeout: 15_000 });
+  await expect(dropoff.getByTestId('stop-waiting')).toContainText('Delivered');
+  await expect(courier.getByTestId('outbox-pending')).toContainText('1 action(s) waiting');
+  await expect(courier.getByTestId('outbox-pending')).toContainText('no network', { timeout: 10_000 });
+  expect(sql(`select status from orders where id = '${orderId}'`)).toBe('delivering');
+  // The network returns: the delivery is sent and applied once.
+  await phone.setOffline(false);
+  await expect(ours).toHaveCount(0, { timeout: 20_000 });
+  await expect(courier.getByTestId('outbox-pending')).toHaveCount(0);
+  expect(sql(`select count(*) from order_events where order_id = '${orderId}' and to_status = 'delivered'`)).toBe('1');
+  await expect(courier.getByTestId('today-delivered')).toHaveText(/^[1-9]\d*$/, { timeout: 10_000 });
 
   // The customer's page follows live and ends in 已完成.
   await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'delivered', { timeout: 15_000 });
   await expect(page.getByTestId('timeline-entry').first()).toHaveAttribute('data-status', 'delivered');
+  // Delivered: the courier is gone from the customer's map.
+  await expect(page.locator('img.leaflet-marker-icon[src$="pin-courier.svg"]')).toHaveCount(0, { timeout: 15_000 });
   await courier.getByTestId('go-offline').click();
   await expect(courier.getByTestId('go-online')).toBeVisible();
   expect(customerErrors).toEqual([]);
-  expect(courierErrors.filter((e) => !e.includes('422'))).toEqual([]);
+  expect(courierErrors).toEqual([]);
+  await phone.close();
+});
+
+test('the courier app installs: manifest, icons, service worker, and it opens without network', async ({ browser }) => {
+  const phone = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const courier = await phone.newPage();
+  await courier.goto('/login');
+  await hydrated(courier);
+  await courier.getByTestId('demo-login-courier').click();
+  await expect(courier.getByTestId('courier-home')).toBeVisible();
+  await hydrated(courier);
+
+  // The manifest the page links: its own start page, standalone, PNG icons that load.
+  const href = await courier.locator('link[rel="manifest"]').getAttribute('href');
+  expect(href).toBe('/courier.webmanifest');
+  const manifest = await (await courier.request.get(href!)).json();
+  expect(manifest.start_url).toBe('/courier');
+  expect(manifest.display).toBe('standalone');
+  expect(manifest.name).toBeTruthy();
+  for (const size of ['192x192', '512x512']) {
+    const icon = manifest.icons.find((i: { sizes: string; type: string }) => i.sizes === size && i.type === 'image/png');
+    expect(icon, size).toBeTruthy();
+    const res = await courier.request.get(icon.src);
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-type']).toContain('image/png');
+  }
+
+  // A service worker with a fetch handler controls the app once it is ready.
+  const script = await courier.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
+  expect(script).toMatch(/\/sw\.js$/);
+  await courier.reload();
+  await hydrated(courier);
+  expect(await courier.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+
+  // Without network: the app shell opens from the cache; other pages get the offline page.
+  // (Chromium's offline switch does not reach the worker's own requests: abort them too.)
+  await phone.route('**/*', (route) => route.abort('internetdisconnected'));
+  await phone.setOffline(true);
+  await courier.goto('/courier');
+  await expect(courier.getByTestId('courier-home')).toBeVisible();
+  await courier.goto('/merchant');
+  await expect(courier.getByTestId('offline-page')).toBeVisible();
+  await phone.unroute('**/*');
+  await phone.setOffline(false);
   await phone.close();
 });

@@ -169,7 +169,8 @@ fn TrackingLeaflet(
         let (lat, lng) = courier.get().unwrap_or(door);
         Position::new(lat, lng)
     };
-    let pin = |class: &str| Some(format!("map-pin {class}"));
+    // Image icons from our own `public/icons/` (the map's CSS makes the courier glide).
+    let pin = |name: &str| Some(format!("/icons/pin-{name}.svg"));
     view! {
         <MapContainer class="map" center=Position::new(door.0, door.1) zoom=14.0 map=set_map>
             <Suspense>
@@ -177,14 +178,14 @@ fn TrackingLeaflet(
                     <TileLayer url=url attribution=t.attribution/>
                 }))}
             </Suspense>
-            <Marker position=Position::new(store.0, store.1) icon_class=pin("store-pin") icon_size=Some((22.0, 22.0))
+            <Marker position=Position::new(store.0, store.1) icon_url=pin("store") icon_size=Some((22.0, 22.0))
                 title=t.store_name.clone()/>
-            <Marker position=Position::new(door.0, door.1) icon_class=pin("door-pin") icon_size=Some((22.0, 22.0))
+            <Marker position=Position::new(door.0, door.1) icon_url=pin("door") icon_size=Some((22.0, 22.0))
                 title="You 收货地址".to_string()/>
             {move || shown.get().then(|| view! {
                 <Polyline positions=Signal::derive(move || vec![at(), Position::new(door.0, door.1)])
                     color="#e8590c".to_string() dash_array="6 8".to_string()/>
-                <Marker position=at icon_class=pin("courier-pin") icon_size=Some((26.0, 26.0))
+                <Marker position=at icon_url=pin("courier") icon_size=Some((26.0, 26.0))
                     title="Courier 骑手".to_string()/>
             })}
         </MapContainer>

@@ -1,8 +1,8 @@
 // Songda's service worker. The courier app must open and keep working on a bad network:
 // pages and static files are fetched from the network first (so a deploy is picked up at
 // once and the HTML always matches its wasm), kept in a cache named after the deploy, and
-// served from that cache when the network is gone. Pages never seen offline get the
-// offline page. Server functions and live feeds are never cached.
+// served from that cache when the network is gone; other pages then get the offline page.
+// Server functions and live feeds are never cached.
 const VERSION = "__VERSION__";
 const CACHE = "songda-" + VERSION;
 const OFFLINE = "/offline.html";
@@ -18,6 +18,12 @@ const SHELL = [
   "/icons/icon-512.png",
   "/favicon.svg",
 ];
+
+// Static files and the courier app; other pages (a customer's orders, a store's board) are
+// personal and are not left on the device.
+function keep(path) {
+  return SHELL.includes(path) || /^\/(pkg|leaflet|icons)\//.test(path);
+}
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -51,7 +57,7 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(
     fetch(request)
       .then((response) => {
-        if (response.ok && response.type === "basic") {
+        if (response.ok && response.type === "basic" && keep(url.pathname)) {
           const copy = response.clone();
           caches.open(CACHE).then((cache) => cache.put(request, copy));
         }
