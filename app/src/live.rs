@@ -17,12 +17,14 @@ pub const ORDER_CHANNEL: &str = "songda_order_events";
 /// Couriers' positions (trigger `couriers_position_notify`): `courier_id:lat:lng`.
 pub const POSITION_CHANNEL: &str = "songda_courier_positions";
 
-/// A courier moved.
+/// A courier moved, or started, ended or changed the state of a shift.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PositionPing {
     pub courier_id: Uuid,
     pub lat: f64,
     pub lng: f64,
+    /// `offline`, `online` or `busy` (`None` from an older server's payload).
+    pub status: Option<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,16 +125,23 @@ async fn listen(
     }
 }
 
-/// `courier_id:lat:lng`.
+/// `courier_id:lat:lng[:status]`; a courier with no position yet is not on any map.
 fn parse_position(payload: &str) -> Option<PositionPing> {
     let mut parts = payload.split(':');
     let courier_id = Uuid::parse_str(parts.next()?).ok()?;
     let lat: f64 = parts.next()?.parse().ok()?;
     let lng: f64 = parts.next()?.parse().ok()?;
+    let status = match parts.next() {
+        Some("offline") => Some("offline"),
+        Some("online") => Some("online"),
+        Some("busy") => Some("busy"),
+        _ => None,
+    };
     (lat.is_finite() && lng.is_finite()).then_some(PositionPing {
         courier_id,
         lat,
         lng,
+        status,
     })
 }
 
@@ -171,5 +180,10 @@ mod tests {
         assert_eq!((p.courier_id, p.lat, p.lng), (c, 31.2304, 121.4737));
         assert!(parse_position(&format!("{c}:NaN:1")).is_none());
         assert!(parse_position(&format!("{c}:31")).is_none());
+        assert_eq!(p.status, None);
+        let busy = parse_position(&format!("{c}:31.2304:121.4737:busy")).unwrap();
+        assert_eq!(busy.status, Some("busy"));
+        // Going off shift before ever sending a position: nothing to draw.
+        assert!(parse_position(&format!("{c}:::offline")).is_none());
     }
 }

@@ -4,6 +4,12 @@ import { customerPaysPharmacyOrder, hydrated, merchantAtPharmacy, sql, watchErro
 /** Next to the 24-hour pharmacy in Lujiazui. */
 const NEAR_STORE = { latitude: 31.2375, longitude: 121.5025 };
 
+/** A 64×48 PNG (a grey door), as a phone camera would hand over a file. */
+const DOOR_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAATklEQVR4nO3PMQ0AMAzAsMIe/ILYYVWKESTzjhsd8KsBrQGtAa0BrQGtAa0BrQGtAa0BrQGtAa0BrQGtAa0BrQGtAa0BrQGtAa0BrQFtAQk54PHX0bR0AAAAAElFTkSuQmCC',
+  'base64',
+);
+
 /** A server fn call from a logged-in page (store-side setup the merchant spec covers by UI). */
 async function call(page: Page, fn: string, form: Record<string, string>) {
   const res = await page.request.post(`/api/${fn}`, { form });
@@ -21,8 +27,18 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   // The courier's phone: location allowed, standing next to the store.
   const phone = await browser.newContext({
     geolocation: NEAR_STORE,
-    permissions: ['geolocation'],
+    permissions: ['geolocation', 'camera'],
     viewport: { width: 360, height: 740 },
+  });
+  // Chromium on Linux has no BarcodeDetector: this one "sees" whatever label the test holds
+  // up (window.__label) in the fake camera's frames.
+  await phone.addInitScript(() => {
+    (window as any).BarcodeDetector = class {
+      async detect() {
+        const label = (window as any).__label;
+        return label ? [{ rawValue: label, format: 'qr_code' }] : [];
+      }
+    };
   });
   const courier = await phone.newPage();
   // Requests fail while the phone is offline: that is the point of the offline step.
@@ -46,6 +62,9 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
     await expect(ours.first()).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 60_000 });
   await expect(ours.and(courier.locator('[data-kind="pickup"]'))).toHaveCount(1);
+  // The route on a map: the store and the door, in plan order.
+  await expect(courier.getByTestId('route-map')).toBeVisible();
+  await expect(courier.locator('[data-test="route-map"] img.leaflet-marker-icon[src$="pin-store.svg"]').first()).toBeVisible();
 
   // The store (the demo merchant helps at the pharmacy) accepts, picks and packs.
   merchantAtPharmacy();
@@ -60,6 +79,12 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   }
   await call(store, 'mark_order_ready', { order_id: orderId });
   const code = sql(`select handover_code from orders where id = '${orderId}'`);
+  // The store sees the courier coming, on its map and with the time they are due.
+  const storeId = sql(`select store_id from orders where id = '${orderId}'`);
+  await store.goto(`/merchant/stores/${storeId}/orders`);
+  await hydrated(store);
+  await expect(store.getByTestId('coming-courier').first()).toContainText('Wang Lei', { timeout: 15_000 });
+  await expect(store.locator('[data-test="store-couriers"] img.leaflet-marker-icon[src$="pin-courier.svg"]').first()).toBeVisible();
 
   // At the counter: a wrong code is refused, the label's code takes it.
   const pickupStop = ours.and(courier.locator('[data-kind="pickup"]'));
@@ -67,8 +92,12 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   await pickupStop.getByTestId('handover-code').fill(code === '000000' ? '111111' : '000000');
   await pickupStop.getByTestId('picked-up').click();
   await expect(courier.getByTestId('outbox-refused')).toContainText('does not match');
-  await pickupStop.getByTestId('handover-code').fill(code);
-  await pickupStop.getByTestId('picked-up').click();
+  // The camera reads another order's label: refused on the phone. Then ours: picked up.
+  await courier.evaluate(() => { (window as any).__label = 'songda:handover:00000000-0000-7000-8000-000000000000:123456'; });
+  await pickupStop.getByTestId('scan-label').click();
+  await expect(pickupStop.getByTestId('scan-error')).toContainText('another order', { timeout: 10_000 });
+  await courier.evaluate(([id, c]) => { (window as any).__label = `songda:handover:${id}:${c}`; }, [orderId, code]);
+  await pickupStop.getByTestId('scan-label').click();
   const dropoff = ours.and(courier.locator('[data-kind="dropoff"]'));
   await expect(dropoff.getByTestId('start-delivering')).toBeVisible({ timeout: 15_000 });
   await expect(dropoff.getByTestId('stop-contact')).toBeVisible();
@@ -92,6 +121,10 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   // At the door there is no network: the courier takes the PIN anyway. The phone keeps it
   // and shows it waiting; the server has not seen it.
   await expect(dropoff.getByTestId('delivery-pin-input')).toBeVisible({ timeout: 15_000 });
+  // A photo at the door, shrunk on the phone and kept with the order.
+  await dropoff.getByTestId('photo-file').setInputFiles({ name: 'door.png', mimeType: 'image/png', buffer: DOOR_PNG });
+  await expect(dropoff.getByTestId('photo-status')).toContainText('Photo saved', { timeout: 15_000 });
+  expect(sql(`select content_type from delivery_photos where order_id = '${orderId}'`)).toBe('image/jpeg');
   await phone.setOffline(true);
   await dropoff.getByTestId('delivery-pin-input').fill(pin);
   await dropoff.getByTestId('delivered').click();
@@ -109,6 +142,11 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   // The customer's page follows live and ends in 已完成.
   await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'delivered', { timeout: 15_000 });
   await expect(page.getByTestId('timeline-entry').first()).toHaveAttribute('data-status', 'delivered');
+  // The door photo is on the customer's order page.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('delivery-photo').locator('img')).toBeVisible();
+  expect(await page.getByTestId('delivery-photo').locator('img').evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(0);
   // Delivered: the courier is gone from the customer's map.
   await expect(page.locator('img.leaflet-marker-icon[src$="pin-courier.svg"]')).toHaveCount(0, { timeout: 15_000 });
   await courier.getByTestId('go-offline').click();
@@ -159,5 +197,86 @@ test('the courier app installs: manifest, icons, service worker, and it opens wi
   await expect(courier.getByTestId('offline-page')).toBeVisible();
   await phone.unroute('**/*');
   await phone.setOffline(false);
+  await phone.close();
+});
+
+test('nobody answers the door: the courier tries again, then brings the order back; the store restocks it and the customer is refunded', async ({ page, browser }) => {
+  test.setTimeout(150_000);
+  const customerErrors = watchErrors(page);
+  const { number, orderId } = await customerPaysPharmacyOrder(page, 'door-e2e');
+  const phone = await browser.newContext({
+    geolocation: NEAR_STORE,
+    permissions: ['geolocation'],
+    viewport: { width: 360, height: 740 },
+  });
+  const courier = await phone.newPage();
+  const courierErrors = watchErrors(courier, /422/);
+  await courier.goto('/login');
+  await hydrated(courier);
+  await courier.getByTestId('demo-login-courier').click();
+  await expect(courier.getByTestId('courier-home')).toBeVisible();
+  await hydrated(courier);
+  await courier.getByTestId('go-online').click();
+  await expect(courier.getByTestId('go-offline')).toBeVisible();
+  const ours = courier.getByTestId('stop').filter({ hasText: number });
+  await expect(async () => {
+    const offer = courier.getByTestId('offer').first();
+    if (await offer.isVisible()) await offer.getByTestId('accept-offer').click();
+    await expect(ours.first()).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 60_000 });
+
+  // Packed, picked up and on the way (the first test covers these steps by hand).
+  merchantAtPharmacy();
+  const store = await (await browser.newContext()).newPage();
+  await store.goto('/login');
+  await hydrated(store);
+  await store.getByTestId('demo-login-merchant').click();
+  await store.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await call(store, 'accept_order', { order_id: orderId, prep_min: '5' });
+  for (const product of sql(`select product_id from order_items where order_id = '${orderId}'`).split('\n')) {
+    await call(store, 'tick_pick_line', { order_id: orderId, product_id: product, picked: 'true' });
+  }
+  await call(store, 'mark_order_ready', { order_id: orderId });
+  const code = sql(`select handover_code from orders where id = '${orderId}'`);
+  await call(courier, 'courier_pickup', { order_id: orderId, code });
+  await call(courier, 'courier_start_delivering', { order_id: orderId });
+  const onHand = () => Number(sql(`select sum(s.on_hand) from stock_levels s join order_items i
+                                   on i.product_id = s.product_id where i.order_id = '${orderId}'`));
+  const before = onHand();
+
+  // Nobody answers: the courier reports it and will try again; the customer reads why.
+  const dropoff = ours.and(courier.locator('[data-kind="dropoff"]'));
+  await expect(dropoff.getByTestId('cannot-deliver')).toBeVisible({ timeout: 15_000 });
+  await dropoff.getByTestId('cannot-deliver').click();
+  await dropoff.getByTestId('fail-reason').selectOption('no_answer');
+  await dropoff.getByTestId('fail-retry').click();
+  await expect(dropoff.getByTestId('stop-attempts')).toContainText('Attempt 1: No answer', { timeout: 15_000 });
+  await expect(page.getByTestId('timeline-entry').first()).toContainText('Attempt 1 failed', { timeout: 15_000 });
+
+  // The customer refuses it at the second try: it can only go back to the store.
+  await dropoff.getByTestId('cannot-deliver').click();
+  await dropoff.getByTestId('fail-reason').selectOption('refused');
+  await expect(dropoff.getByTestId('fail-retry')).toBeDisabled();
+  await dropoff.getByTestId('fail-return').click();
+  const back = ours.and(courier.locator('[data-kind="return"]'));
+  await expect(back.getByTestId('return-note')).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'delivery_failed', { timeout: 15_000 });
+  // Goods on board: the shift cannot end yet.
+  await courier.getByTestId('go-offline').click();
+  await expect(courier.getByTestId('courier-error')).toContainText('bring them back');
+
+  // At the store the staff take the goods back, restock them and refund the customer.
+  await store.goto(`/merchant/orders/${orderId}`);
+  await hydrated(store);
+  await expect(store.getByTestId('awaiting-return')).toContainText('Wang Lei');
+  await store.getByTestId('receive-return').click();
+  await expect(store.getByTestId('awaiting-return')).toHaveCount(0, { timeout: 15_000 });
+  expect(onHand()).toBe(before + 2);
+  await expect(page.getByTestId('order-status')).toHaveAttribute('data-status', 'refunded', { timeout: 30_000 });
+  await expect(back).toHaveCount(0, { timeout: 15_000 });
+  await courier.getByTestId('go-offline').click();
+  await expect(courier.getByTestId('go-online')).toBeVisible();
+  expect(customerErrors).toEqual([]);
+  expect(courierErrors.filter((e) => !e.includes('409'))).toEqual([]);
   await phone.close();
 });

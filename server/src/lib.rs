@@ -8,6 +8,7 @@ pub mod live;
 pub mod loadgen;
 pub mod merchant;
 pub mod payments;
+pub mod pod;
 pub mod pwa;
 pub mod security;
 pub mod seed;
@@ -98,10 +99,16 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
         .route("/api/live/orders/{id}/courier", get(live::courier_feed))
         .route("/api/live/stores/{id}", get(live::store_feed))
         .route(
+            "/api/live/stores/{id}/couriers",
+            get(live::store_couriers_feed),
+        )
+        .route("/api/live/ops", get(live::ops_feed))
+        .route(
             "/merchant/stores/{id}/orders.csv",
             get(merchant::orders_csv),
         )
         .route("/media/{file}", get(merchant::media_file))
+        .route("/api/orders/{id}/photo", get(pod::photo))
         .route(
             "/merchant/stores/{id}/export.csv",
             get(merchant::export_csv),
@@ -114,14 +121,16 @@ pub fn build_app(state: AppState, body_limit_bytes: usize) -> Router {
         .layer(from_fn(security::refuse_cross_site))
         .layer(DefaultBodyLimit::max(body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(body_limit_bytes))
-        // Product images may be larger than other requests: the handler reads at most
-        // 2 MiB itself (after authorizing), so this route skips the general body limit.
+        // Product images and delivery photos may be larger than other requests: their
+        // handlers read at most 2 MiB / 1 MiB themselves (after authorizing), so these routes
+        // skip the general body limit.
         .merge(
             Router::new()
                 .route(
                     "/api/merchant/products/{id}/image",
                     post(merchant::upload_image),
                 )
+                .route("/api/courier/orders/{id}/photo", post(pod::upload))
                 .layer(from_fn(security::refuse_cross_site)),
         )
         // Pages set their own (nonce-bearing) policy; everything else gets the strict one.

@@ -245,6 +245,110 @@ pub async fn store_feed(
         .into_response()
 }
 
+/// `GET /api/live/stores/{id}/couriers`: the couriers coming to the store for its orders. A
+/// `couriers` event with all of them (`StoreCouriers`) at the start and whenever the store's
+/// orders change (at least every 20 s), and a `position` event (`{"id":…,"lat":…,"lng":…}`)
+/// each time one of them moves. Store staff only; nobody else's position is sent.
+pub async fn store_couriers_feed(
+    State(state): State<AppState>,
+    Path(store_id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Response {
+    let token = session_token(&state, &headers).unwrap_or_default();
+    let user = match caller(&state, &token).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if user.role != Role::Merchant {
+        return (StatusCode::FORBIDDEN, "store staff only").into_response();
+    }
+    match app::accounts::db::store_member_role(&state.pool, store_id, user.id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such store").into_response(),
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
+    }
+    let feed = Heading {
+        positions: state.live.subscribe_positions(),
+        orders: state.live.subscribe_orders(),
+        state,
+        token,
+        store_id,
+        couriers: Vec::new(),
+        stale: true,
+    };
+    Sse::new(stream::unfold(feed, |mut f| async move {
+        f.next().await.map(|ev| (Ok::<_, Infallible>(ev), f))
+    }))
+    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    .into_response()
+}
+
+struct Heading {
+    state: AppState,
+    token: String,
+    store_id: Uuid,
+    positions: tokio::sync::broadcast::Receiver<app::live::PositionPing>,
+    orders: tokio::sync::broadcast::Receiver<app::live::OrderPing>,
+    /// Whose moves this store may see now.
+    couriers: Vec<Uuid>,
+    /// The list must be read again.
+    stale: bool,
+}
+
+impl Heading {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if self.stale {
+                self.stale = false;
+                // Logging out ends the stream.
+                match app::accounts::service::user_for_token(&self.state.pool, &self.token).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => tracing::warn!("store couriers feed session check failed: {e}"),
+                }
+                match app::dispatch::tracking::heading_to_store(&self.state.pool, self.store_id)
+                    .await
+                {
+                    Ok(view) => {
+                        self.couriers = view.couriers.iter().map(|c| c.id).collect();
+                        return Some(
+                            Event::default()
+                                .event("couriers")
+                                .json_data(&view)
+                                .unwrap_or_default(),
+                        );
+                    }
+                    Err(e) => tracing::warn!("store couriers feed read failed: {e}"),
+                }
+            }
+            tokio::select! {
+                p = self.positions.recv() => match p {
+                    Ok(p) if self.couriers.contains(&p.courier_id) => {
+                        return Some(
+                            Event::default()
+                                .event("position")
+                                .json_data(serde_json::json!({ "id": p.courier_id, "lat": p.lat, "lng": p.lng }))
+                                .unwrap_or_default(),
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => self.stale = true,
+                    Err(RecvError::Closed) => return None,
+                },
+                o = self.orders.recv() => match o {
+                    Ok(o) if o.store_id == Some(self.store_id) || o == app::live::OrderPing::RESYNC => {
+                        self.stale = true;
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => self.stale = true,
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep(Duration::from_secs(20)) => self.stale = true,
+            }
+        }
+    }
+}
+
 /// `GET /api/live/orders/{id}/courier`: the courier's position for the order's customer, as
 /// `position` events (`{"lat":…,"lng":…}`), only while the courier carries the order; a
 /// `hidden` event when that ends (delivered, handed back), after which nothing more is sent.
@@ -374,4 +478,96 @@ fn position_event(lat: f64, lng: f64) -> Event {
         .event("position")
         .json_data(serde_json::json!({ "lat": lat, "lng": lng }))
         .unwrap_or_default()
+}
+
+/// `GET /api/live/ops`: the whole city for operations staff: a `position` event
+/// (`{"id":…,"lat":…,"lng":…,"status":…}`) each time a courier moves or their shift changes
+/// state, and an `orders` event when orders
+/// changed (at most one a second: the map re-reads the city then).
+pub async fn ops_feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = session_token(&state, &headers).unwrap_or_default();
+    let user = match caller(&state, &token).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if user.role != Role::Ops {
+        return (StatusCode::FORBIDDEN, "operations staff only").into_response();
+    }
+    let city = City {
+        positions: state.live.subscribe_positions(),
+        orders: state.live.subscribe_orders(),
+        state,
+        token,
+        changed: false,
+        last_orders: tokio::time::Instant::now(),
+        last_session_check: tokio::time::Instant::now(),
+    };
+    Sse::new(stream::unfold(city, |mut c| async move {
+        c.next().await.map(|ev| (Ok::<_, Infallible>(ev), c))
+    }))
+    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    .into_response()
+}
+
+struct City {
+    state: AppState,
+    token: String,
+    positions: tokio::sync::broadcast::Receiver<app::live::PositionPing>,
+    orders: tokio::sync::broadcast::Receiver<app::live::OrderPing>,
+    /// Orders changed since the last `orders` event.
+    changed: bool,
+    last_orders: tokio::time::Instant,
+    last_session_check: tokio::time::Instant,
+}
+
+impl City {
+    const ORDERS_EVERY: Duration = Duration::from_secs(1);
+
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            // Logging out ends the stream (checked every 20 s: positions come too often to
+            // check on each).
+            if self.last_session_check.elapsed() > Duration::from_secs(20) {
+                self.last_session_check = tokio::time::Instant::now();
+                match app::accounts::service::user_for_token(&self.state.pool, &self.token).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(e) => tracing::warn!("ops feed session check failed: {e}"),
+                }
+            }
+            let due = self.last_orders + Self::ORDERS_EVERY;
+            if self.changed && tokio::time::Instant::now() >= due {
+                self.changed = false;
+                self.last_orders = tokio::time::Instant::now();
+                return Some(Event::default().event("orders").data("changed"));
+            }
+            let wait = if self.changed {
+                due
+            } else {
+                tokio::time::Instant::now() + Duration::from_secs(20)
+            };
+            tokio::select! {
+                p = self.positions.recv() => match p {
+                    Ok(p) => {
+                        return Some(
+                            Event::default()
+                                .event("position")
+                                .json_data(serde_json::json!({
+                                    "id": p.courier_id, "lat": p.lat, "lng": p.lng, "status": p.status,
+                                }))
+                                .unwrap_or_default(),
+                        );
+                    }
+                    // Missed moves: the next ones put the markers right; re-read the city.
+                    Err(RecvError::Lagged(_)) => self.changed = true,
+                    Err(RecvError::Closed) => return None,
+                },
+                o = self.orders.recv() => match o {
+                    Ok(_) | Err(RecvError::Lagged(_)) => self.changed = true,
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep_until(wait) => {}
+            }
+        }
+    }
 }

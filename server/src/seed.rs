@@ -783,9 +783,22 @@ pub async fn seed_demo_city(pool: &PgPool) -> Result<bool, AppError> {
         .execute(&mut *tx)
         .await?;
     }
+    // Goods handed over only after an ID check at the door.
+    for (pattern, kind) in RESTRICTED {
+        sqlx::query!(
+            "update products set restricted = $2 where name ilike $1",
+            pattern,
+            kind
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(true)
 }
+
+/// Demo products that are restricted goods (name pattern, kind).
+const RESTRICTED: [(&str, &str); 2] = [("%beer%", "alcohol"), ("%Lianhua Qingwen%", "medicine")];
 
 #[cfg(test)]
 mod tests {

@@ -1149,3 +1149,491 @@ async fn the_customer_follows_the_courier_only_while_the_order_is_carried(pool: 
     let (_, t) = tracking(s.cookie.clone()).await;
     assert!(t["courier"].is_null(), "{t}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn operations_see_the_live_city_and_every_courier_move(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let order_id = paid_order(&app, &pool, &s, "key-dispatch-city").await;
+    let first = online(&app, FIRST, BY_PHARMACY).await;
+    plan_round(&pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let offer = offers(&app, &first).await.remove(0);
+    answer(&app, &first, offer["id"].as_str().unwrap(), true).await;
+    let ops = app.login_as("ops").await;
+
+    // Anyone but operations is refused, before anything is read.
+    let merchant = app.login_as("merchant").await;
+    assert_eq!(
+        app.post("/api/ops_live_city", &[], None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let feed = format!("{}/api/live/ops", app.base);
+    assert_eq!(
+        client().get(&feed).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for who in [&s.cookie, &first, &merchant] {
+        let (status, _) = call(&app, "/api/ops_live_city", &[], who).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let res = client()
+            .get(&feed)
+            .header("cookie", who.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+
+    let (status, city) = call(&app, "/api/ops_live_city", &[], &ops).await;
+    assert_eq!(status, StatusCode::OK, "{city}");
+    let me = courier_id(&pool, FIRST).await.to_string();
+    let courier = city["couriers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == me.as_str())
+        .unwrap_or_else(|| panic!("{city}"));
+    assert_eq!(
+        (courier["status"].as_str(), courier["load"].as_i64()),
+        (Some("busy"), Some(1))
+    );
+    let order = city["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == order_id.as_str())
+        .unwrap_or_else(|| panic!("{city}"));
+    assert_eq!(order["courier_name"], "王磊 Wang Lei");
+    let route = city["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["courier_id"] == me.as_str())
+        .unwrap_or_else(|| panic!("{city}"));
+    assert_eq!(
+        route["points"].as_array().unwrap().len(),
+        3,
+        "courier → store → door: {route}"
+    );
+    assert!(city["zones"].is_array(), "{city}");
+
+    // Every move reaches the operations feed.
+    let res = client()
+        .get(&feed)
+        .header("cookie", ops.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.bytes_stream();
+    let mut text = String::new();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    call(
+        &app,
+        "/api/courier_position",
+        &[("lat", "31.2411"), ("lng", "121.5044")],
+        &first,
+    )
+    .await;
+    loop {
+        let (event, data) = next_event(&mut body, &mut text).await;
+        if event == "position" && data.contains(&me) {
+            assert!(data.contains("31.2411"), "{data}");
+            assert!(data.contains(r#""status":"busy""#), "{data}");
+            break;
+        }
+    }
+    // Starting a shift where the courier already was still reaches the map, with its state.
+    let second = online(&app, SECOND, FURTHER).await;
+    let them = courier_id(&pool, SECOND).await.to_string();
+    let (status, _) = call(&app, "/api/courier_go_offline", &[], &second).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let (event, data) = next_event(&mut body, &mut text).await;
+        if event == "position" && data.contains(&them) {
+            seen.push(data);
+        }
+    }
+    assert!(seen[0].contains(r#""status":"online""#), "{seen:?}");
+    assert!(seen[1].contains(r#""status":"offline""#), "{seen:?}");
+    let (status, _) = call(
+        &app,
+        "/api/courier_go_online",
+        &[("lat", FURTHER.0), ("lng", FURTHER.1), ("shift_hours", "1")],
+        &second,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    loop {
+        let (event, data) = next_event(&mut body, &mut text).await;
+        if event == "position" && data.contains(&them) {
+            assert!(data.contains(r#""status":"online""#), "{data}");
+            break;
+        }
+    }
+}
+
+/// The shopper's order, offered to and accepted by the first courier, packed by the pharmacy,
+/// picked up and on its way: returns (order id, courier cookie, pharmacist cookie).
+async fn at_the_door(
+    app: &TestApp,
+    pool: &PgPool,
+    s: &Shopper,
+    key: &str,
+) -> (String, String, String) {
+    let o = paid_order(app, pool, s, key).await;
+    let courier = online(app, FIRST, BY_PHARMACY).await;
+    plan_round(pool, &DispatchConfig::default(), "test")
+        .await
+        .unwrap();
+    let offer = offers(app, &courier).await.remove(0);
+    assert_eq!(
+        answer(app, &courier, offer["id"].as_str().unwrap(), true)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let staff = pharmacist(app, pool).await;
+    pack(app, &staff, &o, &s.product).await;
+    let code: String = sqlx::query_scalar("select handover_code from orders where id = $1::uuid")
+        .bind(&o)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    for (path, form) in [
+        (
+            "/api/courier_pickup",
+            vec![("order_id", o.as_str()), ("code", code.as_str())],
+        ),
+        (
+            "/api/courier_start_delivering",
+            vec![("order_id", o.as_str())],
+        ),
+    ] {
+        let (status, body) = call(app, path, &form, &courier).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    (o, courier, staff)
+}
+
+async fn courier_status(pool: &PgPool) -> String {
+    sqlx::query_scalar("select status from couriers where user_id = $1")
+        .bind(courier_id(pool, FIRST).await)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failed_delivery_is_retried_then_brought_back_restocked_and_refunded(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let (o, courier, staff) = at_the_door(&app, &pool, &s, "key-door-fail").await;
+    let fail = |reason: &'static str, follow_up: &'static str, who: Option<String>| {
+        let (app, o) = (&app, o.clone());
+        async move {
+            let form = [
+                ("order_id", o.as_str()),
+                ("reason", reason),
+                ("follow_up", follow_up),
+            ];
+            match who {
+                Some(c) => call(app, "/api/courier_fail_delivery", &form, &c).await,
+                None => json(app.post("/api/courier_fail_delivery", &form, None).await).await,
+            }
+        }
+    };
+    // Only the courier carrying it may report it.
+    assert_eq!(
+        fail("no_answer", "retry", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        fail("no_answer", "retry", Some(s.cookie.clone())).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let second = online(&app, SECOND, FURTHER).await;
+    assert_eq!(
+        fail("no_answer", "retry", Some(second)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Bad input is refused with the field named; a refusal cannot be retried.
+    let (status, body) = fail("lost", "retry", Some(courier.clone())).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+    );
+    let (status, body) = fail("refused", "retry", Some(courier.clone())).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("follow_up"))
+    );
+
+    // Two tries that found nobody: the order stays on its way and the customer reads why.
+    for (n, reason) in [(1, "no_answer"), (2, "wrong_address")] {
+        let (status, body) = fail(reason, "retry", Some(courier.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let view = order(&app, &s.cookie, &o).await;
+        assert_eq!(view["status"], "delivering");
+        let timeline = view["timeline"].to_string();
+        assert!(
+            timeline.contains(&format!("Attempt {n} failed")),
+            "{timeline}"
+        );
+    }
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &courier).await;
+    assert_eq!(
+        tasks[0]["attempts"],
+        serde_json::json!(["no_answer", "wrong_address"])
+    );
+    // The third is the last: it can only go back.
+    let (status, body) = fail("no_answer", "retry", Some(courier.clone())).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("follow_up"))
+    );
+    let (status, body) = fail("no_answer", "return", Some(courier.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        order(&app, &s.cookie, &o).await["status"],
+        "delivery_failed"
+    );
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &courier).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+    assert_eq!(tasks[0]["kind"], "return");
+    // With the goods still on board the courier stays busy and cannot end the shift.
+    assert_eq!(courier_status(&pool).await, "busy");
+    assert_eq!(
+        call(&app, "/api/courier_go_offline", &[], &courier).await.0,
+        StatusCode::CONFLICT
+    );
+
+    // The store takes them back: staff of other stores and customers cannot.
+    let on_hand = || async {
+        sqlx::query_scalar::<_, i32>("select on_hand from stock_levels where product_id = $1::uuid")
+            .bind(&s.product)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = on_hand().await;
+    let form = [("order_id", o.as_str()), ("restock", "true")];
+    let other_store = app.login_as("merchant").await;
+    assert_eq!(
+        call(&app, "/api/merchant_receive_return", &form, &other_store)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "/api/merchant_receive_return", &form, &s.cookie)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, mo) = call(
+        &app,
+        "/api/merchant_order",
+        &[("order_id", o.as_str())],
+        &staff,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        mo["awaiting_return"]
+            .as_str()
+            .unwrap()
+            .contains("no answer"),
+        "{mo}"
+    );
+    let (status, refunded) = call(&app, "/api/merchant_receive_return", &form, &staff).await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+    assert_eq!(on_hand().await, before + 2, "both boxes back on the shelf");
+    // The goods are refunded; the ride (delivery fee, surcharge, tip) is not.
+    let totals = sqlx::query!(
+        "select total_fen - delivery_fee_fen - surcharge_fen - tip_fen as goods,
+                (select sum(amount_fen) from refunds r where r.order_id = o.id)::bigint as refunds
+         from orders o where id = $1::uuid",
+        Uuid::parse_str(&o).unwrap()
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(totals.refunds, totals.goods);
+    assert!(refunded.as_str().unwrap().starts_with('¥'), "{refunded}");
+    assert_eq!(courier_status(&pool).await, "online", "free again");
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &courier).await;
+    assert_eq!(tasks, serde_json::json!([]));
+    // Once is enough.
+    assert_eq!(
+        call(&app, "/api/merchant_receive_return", &form, &staff)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn restricted_goods_are_handed_over_only_after_the_id_check(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    // The check is made at the door from the product as the store marked it.
+    let (o, courier, staff) = at_the_door(&app, &pool, &s, "key-door-id").await;
+    let mark = |kind: &'static str, who: String| {
+        let (app, s) = (&app, &s);
+        async move {
+            let form = [
+                ("store_id", s.store.as_str()),
+                ("product_id", s.product.as_str()),
+                ("restricted", kind),
+            ];
+            call(app, "/api/merchant_set_restricted", &form, &who).await
+        }
+    };
+    // Only the store's staff mark their products, with a kind we know.
+    assert_eq!(
+        mark("medicine", app.login_as("merchant").await).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        mark("medicine", s.cookie.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = mark("weapons", staff.clone()).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("restricted"))
+    );
+    let (status, product) = mark("medicine", staff.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{product}");
+    assert_eq!(product["restricted"], "medicine");
+
+    let (_, tasks) = call(&app, "/api/courier_tasks", &[], &courier).await;
+    assert_eq!(tasks[0]["restricted"], serde_json::json!(["medicine"]));
+    let pin = order(&app, &s.cookie, &o).await["delivery_pin"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = call(
+        &app,
+        "/api/courier_deliver",
+        &[("order_id", o.as_str()), ("pin", pin.as_str())],
+        &courier,
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("id_checked"))
+    );
+    assert_eq!(order(&app, &s.cookie, &o).await["status"], "delivering");
+    let (status, body) = call(
+        &app,
+        "/api/courier_deliver",
+        &[
+            ("order_id", o.as_str()),
+            ("pin", pin.as_str()),
+            ("id_checked", "true"),
+        ],
+        &courier,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let done = order(&app, &s.cookie, &o).await;
+    assert_eq!(done["status"], "delivered");
+    assert!(
+        done["timeline"]
+            .to_string()
+            .contains("ID checked (medicine)"),
+        "{done}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_door_photo_is_kept_small_and_shown_only_to_the_orders_people(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let s = shopper(&app, &pool).await;
+    let (o2, courier, staff) = at_the_door(&app, &pool, &s, "key-door-photo").await;
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-not-a-real-image-but-png-bytes";
+    let upload = |order_id: String, body: Vec<u8>, cookie: Option<String>| {
+        let app = &app;
+        async move {
+            let mut req = client()
+                .post(format!("{}/api/courier/orders/{order_id}/photo", app.base))
+                .header("origin", app.base.as_str())
+                .body(body);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            req.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(
+        upload(o2.clone(), png.to_vec(), None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        upload(o2.clone(), png.to_vec(), Some(s.cookie.clone())).await,
+        StatusCode::FORBIDDEN
+    );
+    let second = online(&app, SECOND, FURTHER).await;
+    assert_eq!(
+        upload(o2.clone(), png.to_vec(), Some(second.clone())).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        upload(o2.clone(), b"GIF89a".to_vec(), Some(courier.clone())).await,
+        StatusCode::BAD_REQUEST
+    );
+    let mut big = png.to_vec();
+    big.resize(1024 * 1024 + 1, 0);
+    assert_eq!(
+        upload(o2.clone(), big, Some(courier.clone())).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        upload(o2.clone(), png.to_vec(), Some(courier.clone())).await,
+        StatusCode::NO_CONTENT
+    );
+
+    let photo = |cookie: Option<String>| {
+        let (app, o2) = (&app, o2.clone());
+        async move {
+            let mut req = client().get(format!("{}/api/orders/{o2}/photo", app.base));
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            let res = req.send().await.unwrap();
+            (res.status(), res.bytes().await.unwrap().to_vec())
+        }
+    };
+    for who in [
+        s.cookie.clone(),
+        courier.clone(),
+        staff.clone(),
+        app.login_as("ops").await,
+    ] {
+        let (status, bytes) = photo(Some(who)).await;
+        assert_eq!((status, bytes.as_slice()), (StatusCode::OK, png));
+    }
+    assert_eq!(photo(None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(photo(Some(second)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        photo(Some(app.login_as("merchant").await)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(order(&app, &s.cookie, &o2).await["delivery_photo"], true);
+    // After delivery the order is closed to new photos a day later; an unrelated order never.
+    set_cart(&app, &s.cookie, &s.product, "1").await;
+    let other = paid_order(&app, &pool, &s, "key-door-photo-other").await;
+    assert_eq!(
+        order(&app, &s.cookie, &other).await["delivery_photo"],
+        false
+    );
+    assert_eq!(
+        upload(other, png.to_vec(), Some(courier)).await,
+        StatusCode::NOT_FOUND
+    );
+}

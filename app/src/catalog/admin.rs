@@ -12,6 +12,7 @@ use super::admin_model::{
     ImportRow, ItemName, LedgerEntry, OpenRange, Price, PriceChange, ProductHistory, SettingsInput,
     StockAdjustment, StoreSettings, Threshold, Unit,
 };
+use crate::dispatch::model::Restriction;
 use crate::error::AppError;
 use crate::money::Money;
 use crate::page::PageReq;
@@ -42,6 +43,7 @@ struct AdminProductRow {
     image_file: Option<String>,
     on_hand: i32,
     reserved: i32,
+    restricted: Option<String>,
 }
 
 impl From<AdminProductRow> for AdminProduct {
@@ -58,6 +60,7 @@ impl From<AdminProductRow> for AdminProduct {
             reserved: r.reserved,
             low_stock_threshold: r.low_stock_threshold,
             image_url: r.image_file.as_deref().map(image_url),
+            restricted: r.restricted.as_deref().and_then(Restriction::parse),
         }
     }
 }
@@ -130,7 +133,7 @@ pub async fn catalog(
         AdminProductRow,
         r#"select p.id, p.name, p.category_id, c.name as category, p.unit, p.price_fen, p.listed,
                   p.low_stock_threshold, p.image_file,
-                  coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!"
+                  coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!", p.restricted
            from products p
            join categories c on c.id = p.category_id
            left join stock_levels s on s.store_id = p.store_id and s.product_id = p.id
@@ -182,7 +185,7 @@ pub async fn product(
         AdminProductRow,
         r#"select p.id, p.name, p.category_id, c.name as category, p.unit, p.price_fen, p.listed,
                   p.low_stock_threshold, p.image_file,
-                  coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!"
+                  coalesce(s.on_hand, 0) as "on_hand!", coalesce(s.reserved, 0) as "reserved!", p.restricted
            from products p
            join categories c on c.id = p.category_id
            left join stock_levels s on s.store_id = p.store_id and s.product_id = p.id
@@ -426,6 +429,27 @@ pub async fn save_product(
     };
     tx.commit().await?;
     product(pool, store_id, id).await
+}
+
+/// Marks a product as restricted (an ID check at the door) or not (`None`).
+pub async fn set_restricted(
+    pool: &PgPool,
+    store_id: Uuid,
+    product_id: Uuid,
+    restricted: Option<Restriction>,
+) -> Result<AdminProduct, AppError> {
+    let done = sqlx::query!(
+        "update products set restricted = $3 where id = $1 and store_id = $2",
+        product_id,
+        store_id,
+        restricted.map(Restriction::as_str)
+    )
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    product(pool, store_id, product_id).await
 }
 
 pub async fn set_listed(

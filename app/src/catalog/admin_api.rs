@@ -128,6 +128,27 @@ pub async fn set_product_listed(
     super::admin::set_listed(&state.pool, store_id, product_id, listed).await
 }
 
+/// Marks a product as restricted goods (`medicine`, `alcohol`, `tobacco`; empty for none):
+/// couriers check the recipient's ID before handing such an order over.
+#[server(endpoint = "merchant_set_restricted")]
+pub async fn set_product_restricted(
+    store_id: Uuid,
+    product_id: Uuid,
+    #[server(default)] restricted: String,
+) -> Result<AdminProduct, AppError> {
+    auth::require_store_member(store_id).await?;
+    let restricted = match restricted.trim() {
+        "" => None,
+        r => Some(
+            crate::dispatch::model::Restriction::parse(r).ok_or_else(|| {
+                AppError::validation("restricted", "Choose medicine, alcohol, tobacco or none.")
+            })?,
+        ),
+    };
+    let state = context::state()?;
+    super::admin::set_restricted(&state.pool, store_id, product_id, restricted).await
+}
+
 /// A stock change by hand: delivery adds, damage writes off, count sets what was counted.
 #[server(endpoint = "merchant_adjust_stock")]
 pub async fn adjust_stock(

@@ -440,6 +440,8 @@ pub struct AdminProduct {
     pub reserved: i32,
     pub low_stock_threshold: i32,
     pub image_url: Option<String>,
+    /// Handed over only after an ID check (medicine, alcohol, tobacco).
+    pub restricted: Option<crate::dispatch::model::Restriction>,
 }
 
 impl AdminProduct {

@@ -2,14 +2,15 @@
 
 use leptos::prelude::*;
 
+use crate::dispatch::model::Restriction;
 use crate::orders::merchant_views::StoreNav;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use super::admin_api::{
     AdjustStock, DeleteHourException, MoveCategory, SaveCategory, SaveHourException, SaveProduct,
-    SaveStoreSettings, SetAcceptingOrders, SetProductListed, get_catalog_admin,
-    get_product_history, get_store_settings, import_catalog,
+    SaveStoreSettings, SetAcceptingOrders, SetProductListed, SetProductRestricted,
+    get_catalog_admin, get_product_history, get_store_settings, import_catalog,
 };
 use super::admin_model::{
     AdjustKind, AdminCategory, AdminProduct, CatalogAdmin, ImportReport, StoreSettings, WEEKDAYS,
@@ -50,6 +51,7 @@ fn store_nav(store_id: Uuid, here: &'static str) -> impl IntoView {
 struct CatalogActions {
     save: ServerAction<SaveProduct>,
     listed: ServerAction<SetProductListed>,
+    restricted: ServerAction<SetProductRestricted>,
     adjust: ServerAction<AdjustStock>,
     category: ServerAction<SaveCategory>,
     move_category: ServerAction<MoveCategory>,
@@ -68,12 +70,14 @@ pub fn CatalogAdminPage() -> impl IntoView {
     let actions = CatalogActions {
         save: ServerAction::new(),
         listed: ServerAction::new(),
+        restricted: ServerAction::new(),
         adjust: ServerAction::new(),
         category: ServerAction::new(),
         move_category: ServerAction::new(),
     };
     reload_on_success(actions.save, reload);
     reload_on_success(actions.listed, reload);
+    reload_on_success(actions.restricted, reload);
     reload_on_success(actions.adjust, reload);
     reload_on_success(actions.category, reload);
     reload_on_success(actions.move_category, reload);
@@ -234,6 +238,8 @@ fn ProductRow(
         }
     };
     let listed_action = actions.listed;
+    let restricted_action = actions.restricted;
+    let restricted_now = p.restricted.map(|r| r.as_str()).unwrap_or("");
     let adjust = actions.adjust;
     let adjust_value = adjust.value();
     let product_id = p.id;
@@ -251,6 +257,7 @@ fn ProductRow(
                         " · available " {available}
                         {low.then(|| view! { " " <span class="badge low" data-test="low-badge">"Low 库存低"</span> })}
                         {(!p.listed).then(|| view! { " " <span class="badge closed" data-test="unlisted-badge">"Unlisted 已下架"</span> })}
+                        {p.restricted.map(|r| view! { " " <span class="badge low" data-test="restricted-badge">{format!("ID check 验证身份 · {}", r.as_str())}</span> })}
                     </p>
                 </div>
             </div>
@@ -264,6 +271,17 @@ fn ProductRow(
                     <input type="hidden" name="product_id" value=product_id.to_string()/>
                     {(!p.listed).then(|| view! { <input type="hidden" name="listed" value="true"/> })}
                     <button type="submit" data-test="toggle-listed">{if p.listed { "Unlist 下架" } else { "List 上架" }}</button>
+                </ActionForm>
+                <ActionForm action=restricted_action attr:class="inline">
+                    <input type="hidden" name="store_id" value=store_id.to_string()/>
+                    <input type="hidden" name="product_id" value=product_id.to_string()/>
+                    <select name="restricted" aria-label="Restricted goods" data-test="restricted-kind">
+                        <option value="" selected=restricted_now.is_empty()>"No ID check 无需验证"</option>
+                        {Restriction::ALL.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=restricted_now == r.as_str()>{format!("ID check: {}", r.as_str())}</option>
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" data-test="save-restricted">"Set 设置"</button>
                 </ActionForm>
             </div>
             <Show when=move || panel.get() == Some("edit")>{edit_form.clone()}</Show>
@@ -398,20 +416,8 @@ fn ImageUpload(product_id: Uuid, reload: RwSignal<u32>) -> impl IntoView {
 }
 
 async fn send_image(product_id: Uuid, file: web_sys::File) -> Result<(), String> {
-    use wasm_bindgen::JsCast;
-    let offline = || "Could not reach Songda. Check your connection and try again.".to_string();
-    let window = web_sys::window().ok_or_else(offline)?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&file);
-    let promise = window
-        .fetch_with_str_and_init(&format!("/api/merchant/products/{product_id}/image"), &init);
-    let res: web_sys::Response = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|_| offline())?
-        .dyn_into()
-        .map_err(|_| offline())?;
-    match res.status() {
+    let url = format!("/api/merchant/products/{product_id}/image");
+    match crate::ui::post_body(&url, &file).await? {
         200 => Ok(()),
         413 => Err("The image is larger than 2 MiB: make it smaller and upload again.".into()),
         415 => Err("Upload a PNG, JPEG or WebP image.".into()),

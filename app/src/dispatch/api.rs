@@ -124,15 +124,36 @@ pub async fn start_delivering(order_id: uuid::Uuid) -> Result<(), AppError> {
     super::tasks::start_delivering(&state.pool, user.id, order_id).await
 }
 
-/// Delivered, proven by the customer's 4-digit PIN.
+/// Delivered, proven by the customer's 4-digit PIN (and, for restricted goods, the ID check).
 #[server(endpoint = "courier_deliver")]
-pub async fn deliver(order_id: uuid::Uuid, pin: String) -> Result<(), AppError> {
+pub async fn deliver(
+    order_id: uuid::Uuid,
+    pin: String,
+    #[server(default)] id_checked: bool,
+) -> Result<(), AppError> {
     let user = auth::require_role(Role::Courier).await?;
     let pin = super::model::parse_pin(&pin)?;
     // A 4-digit PIN is guessable: each address gets a limited number of tries.
     auth::throttle_anonymous()?;
     let state = context::state()?;
-    super::tasks::deliver(&state.pool, user.id, order_id, &pin).await
+    super::tasks::deliver(&state.pool, user.id, order_id, &pin, id_checked).await
+}
+
+/// The courier could not hand the order over: why, and whether they try again or take it
+/// back to the store.
+#[server(endpoint = "courier_fail_delivery")]
+pub async fn fail_delivery(
+    order_id: uuid::Uuid,
+    reason: String,
+    follow_up: String,
+) -> Result<(), AppError> {
+    let user = auth::require_role(Role::Courier).await?;
+    let (reason, follow_up) = super::model::parse_failure(&reason, &follow_up)?;
+    let state = context::state()?;
+    let mut tx = state.pool.begin().await?;
+    super::tasks::fail_delivery_in(&mut tx, user.id, order_id, reason, follow_up).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The courier app's queued actions, applied in order, each once (see `sync`). JSON: the

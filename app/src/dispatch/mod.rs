@@ -4,6 +4,10 @@ pub mod api;
 pub mod model;
 pub mod outbox;
 pub mod pages;
+pub mod photo;
+#[cfg(feature = "ssr")]
+pub mod pod;
+pub mod scan;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod sync;

@@ -9,12 +9,16 @@ use super::api::{
     AnswerOffer, CourierGoOffline, CourierGoOnline, courier_today, get_courier_profile, my_offers,
     my_tasks,
 };
-use super::model::{MAX_SHIFT_HOURS, OfferView, StopKind, TaskStop};
+use super::model::{
+    FailReason, FollowUp, MAX_ATTEMPTS, MAX_SHIFT_HOURS, OfferView, StopKind, TaskStop,
+    check_follow_up,
+};
 use super::outbox::Outbox;
 use super::sync::CourierAction;
 use crate::error::AppError;
 use crate::money::Money;
 use crate::orders::model::OrderStatus;
+use crate::ui::map::RouteMap;
 use crate::ui::when_loaded;
 
 /// Offers and stops are re-read this often while the page is open.
@@ -110,10 +114,15 @@ pub fn CourierHome() -> impl IntoView {
             .and_then(|p| p.ok())
             .is_some_and(|p| p.status != "offline")
     };
+    // Where the phone is (for the route map), whatever is sent.
+    let here = RwSignal::new(None::<(f64, f64)>);
+    let route = Memo::new(move |_| stops.get().unwrap_or_default());
+    // The map is made once and follows the route (not re-made on each change).
+    let has_route = Memo::new(move |_| route.with(|r| !r.is_empty()));
     // While on shift the browser's position goes out, throttled.
     Effect::new(move |_| {
         if on_shift() {
-            let watch = track_position(located, outbox);
+            let watch = track_position(located, here, outbox);
             on_cleanup(move || stop_tracking(watch));
         }
     });
@@ -208,6 +217,7 @@ pub fn CourierHome() -> impl IntoView {
             {move || tasks.get().and_then(Result::err).map(|e| view! {
                 <p class="muted" data-test="tasks-stale">{format!("Showing the route as last loaded: {e}")}</p>
             })}
+            {move || has_route.get().then(|| view! { <RouteMap stops=route here/> })}
             {move || stops.get().map(|list| if list.is_empty() {
                 view! { <p class="muted" data-test="no-tasks">"Nothing to do yet."</p> }.into_any()
             } else {
@@ -255,6 +265,8 @@ fn offer_card(
 
 fn stop_card(next: bool, s: TaskStop, outbox: Outbox) -> impl IntoView {
     let order_id = s.order_id;
+    let restricted = s.restricted.clone();
+    let attempts = s.attempts.clone();
     // Hand-off to the phone's map app at the stop.
     let navigate = format!(
         "https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}#map=18/{:.6}/{:.6}",
@@ -266,17 +278,22 @@ fn stop_card(next: bool, s: TaskStop, outbox: Outbox) -> impl IntoView {
             <p class="notice" data-test="stop-waiting">{format!("{what}: waiting to be sent 待发送")}</p>
         }
         .into_any(),
-        (StopKind::Pickup, OrderStatus::Ready, None) => code_form(
-            CodeField {
-                test: "handover-code",
-                max: 6,
-                hint: "Code on the label 取货码",
-                label: "Hand-over code",
-                button_test: "picked-up",
-                button: "Picked up 已取货",
-            },
-            move |code| outbox.push(CourierAction::PickedUp { order_id, code }),
-        ),
+        (StopKind::Pickup, OrderStatus::Ready, None) => view! {
+            <super::scan::LabelScanner order_id
+                found=Callback::new(move |code| outbox.push(CourierAction::PickedUp { order_id, code }))/>
+            {code_form(
+                CodeField {
+                    test: "handover-code",
+                    max: 6,
+                    hint: "Code on the label 取货码",
+                    label: "Hand-over code",
+                    button_test: "picked-up",
+                    button: "Picked up 已取货",
+                },
+                move |code| outbox.push(CourierAction::PickedUp { order_id, code }),
+            )}
+        }
+        .into_any(),
         (StopKind::Pickup, _, None) => view! {
             <p class="muted">"Being packed: the store marks it ready 备货中"</p>
         }
@@ -287,19 +304,47 @@ fn stop_card(next: bool, s: TaskStop, outbox: Outbox) -> impl IntoView {
                 "On my way 开始配送"</button>
         }
         .into_any(),
-        (StopKind::Dropoff, OrderStatus::Delivering, None) => code_form(
-            CodeField {
-                test: "delivery-pin-input",
-                max: 4,
-                hint: "Customer's PIN 收货码",
-                label: "Customer's delivery PIN",
-                button_test: "delivered",
-                button: "Delivered 已送达",
-            },
-            move |pin| outbox.push(CourierAction::Delivered { order_id, pin }),
-        ),
+        (StopKind::Dropoff, OrderStatus::Delivering, None) => {
+            let id_checked = RwSignal::new(false);
+            let restricted = restricted.clone();
+            let needs_id = !restricted.is_empty();
+            view! {
+                {needs_id.then(|| view! {
+                    <div class="notice" data-test="id-check">
+                        <p><strong>"Check ID before handing over 交付前核验身份"</strong></p>
+                        <ul>{restricted.iter().map(|r| view! { <li>{r.check()}</li> }).collect_view()}</ul>
+                        <label><input type="checkbox" data-test="id-checked" prop:checked=id_checked
+                            on:change=move |ev| id_checked.set(event_target_checked(&ev))/>
+                            " I checked the recipient's ID 已核验"</label>
+                    </div>
+                })}
+                {code_form(
+                    CodeField {
+                        test: "delivery-pin-input",
+                        max: 4,
+                        hint: "Customer's PIN 收货码",
+                        label: "Customer's delivery PIN",
+                        button_test: "delivered",
+                        button: "Delivered 已送达",
+                    },
+                    move |pin| outbox.push(CourierAction::Delivered {
+                        order_id,
+                        pin,
+                        id_checked: id_checked.get_untracked(),
+                    }),
+                )}
+                <super::photo::DoorPhoto order_id/>
+                {failure_form(order_id, attempts.len(), outbox)}
+            }
+            .into_any()
+        }
         (StopKind::Dropoff, _, None) => view! {
             <p class="muted">"After the pickup 取货后"</p>
+        }
+        .into_any(),
+        (StopKind::Return, _, None) => view! {
+            <p class="notice" data-test="return-note">
+                "Bring the goods back to the store: the staff confirm they have them 请将商品送回门店"</p>
         }
         .into_any(),
     }
@@ -308,14 +353,24 @@ fn stop_card(next: bool, s: TaskStop, outbox: Outbox) -> impl IntoView {
         <li class="card stop" class:next=next data-test="stop" data-kind=match s.kind {
             StopKind::Pickup => "pickup",
             StopKind::Dropoff => "dropoff",
+            StopKind::Return => "return",
         }>
             <p><strong>{match s.kind {
                 StopKind::Pickup => "Pick up 取货",
                 StopKind::Dropoff => "Deliver 送达",
+                StopKind::Return => "Return to store 退回门店",
             }}</strong> " · " {s.number.clone()}
                 {s.planned_at.map(|t| format!(" · planned {} UTC", t.format("%H:%M")))}</p>
             <p>{s.place.clone()} " · " {s.address.clone()}</p>
             {s.contact.clone().map(|c| view! { <p data-test="stop-contact">{c}</p> })}
+            {(!s.restricted.is_empty() && s.kind == StopKind::Pickup).then(|| view! {
+                <p class="badge low">"ID check at the door 需验证身份"</p>
+            })}
+            {(!s.attempts.is_empty()).then(|| view! {
+                <p class="muted" data-test="stop-attempts">{s.attempts.iter().enumerate()
+                    .map(|(i, r)| format!("Attempt {}: {}", i + 1, r.label()))
+                    .collect::<Vec<_>>().join(" · ")}</p>
+            })}
             <p><a href=navigate target="_blank" rel="noopener" data-test="navigate">"Navigate 导航"</a></p>
             {action}
         </li>
@@ -348,6 +403,50 @@ fn code_form(f: CodeField, submit: impl Fn(String) + Send + Sync + 'static) -> A
     .into_any()
 }
 
+/// Could not hand it over: why, and whether to try again or take it back to the store. A
+/// refusal, or the last try, can only go back.
+fn failure_form(order_id: uuid::Uuid, earlier: usize, outbox: Outbox) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let reason = RwSignal::new(FailReason::NoAnswer);
+    let can_retry = move || check_follow_up(earlier, reason.get(), FollowUp::Retry).is_ok();
+    let report = move |follow_up| {
+        open.set(false);
+        outbox.push(CourierAction::Failed {
+            order_id,
+            reason: reason.get_untracked(),
+            follow_up,
+        });
+    };
+    view! {
+        <button type="button" class="link" data-test="cannot-deliver" on:click=move |_| open.update(|o| *o = !*o)>
+            "Cannot deliver? 无法送达"</button>
+        <Show when=move || open.get()>
+            <div class="card" data-test="failure-form">
+                <label>"Why 原因 "
+                    <select data-test="fail-reason" on:change=move |ev| {
+                        if let Some(r) = FailReason::parse(&event_target_value(&ev)) { reason.set(r); }
+                    }>
+                        {FailReason::ALL.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=move || reason.get() == r>{r.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <div class="row">
+                    <button type="button" data-test="fail-retry" disabled=move || !can_retry()
+                        on:click=move |_| report(FollowUp::Retry)>"Try again later 稍后重试"</button>
+                    <button type="button" class="danger" data-test="fail-return"
+                        on:click=move |_| report(FollowUp::Return)>"Return to store 退回门店"</button>
+                </div>
+                <p class="muted">{move || if can_retry() {
+                    format!("Call the customer first. {} of {MAX_ATTEMPTS} tries used.", earlier)
+                } else {
+                    "This one goes back to the store.".to_string()
+                }}</p>
+            </div>
+        </Show>
+    }
+}
+
 /// One position now (for going online).
 fn locate_once(found: impl FnOnce(f64, f64) + 'static, failed: impl FnOnce(String) + 'static) {
     crate::addresses::pages::locate(found, failed);
@@ -356,7 +455,11 @@ fn locate_once(found: impl FnOnce(f64, f64) + 'static, failed: impl FnOnce(Strin
 /// Follows the browser's position (`watchPosition`) and sends it at most every 5 s or 20 m.
 /// Returns the watch id for [`stop_tracking`]. A refusal shows a message; nothing crashes.
 #[cfg(feature = "hydrate")]
-fn track_position(state: RwSignal<Option<String>>, outbox: Outbox) -> Option<i32> {
+fn track_position(
+    state: RwSignal<Option<String>>,
+    here: RwSignal<Option<(f64, f64)>>,
+    outbox: Outbox,
+) -> Option<i32> {
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::JsCast;
@@ -377,6 +480,7 @@ fn track_position(state: RwSignal<Option<String>>, outbox: Outbox) -> Option<i32
             else {
                 return;
             };
+            here.set(Some((lat, lng)));
             let now = js_sys::Date::now();
             let due = match last.get() {
                 None => true,
@@ -421,7 +525,11 @@ fn stop_tracking(watch: Option<i32>) {
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn track_position(_: RwSignal<Option<String>>, _: Outbox) -> Option<i32> {
+fn track_position(
+    _: RwSignal<Option<String>>,
+    _: RwSignal<Option<(f64, f64)>>,
+    _: Outbox,
+) -> Option<i32> {
     None
 }
 

@@ -953,14 +953,15 @@ pub async fn go_offline(pool: &PgPool, courier_id: Uuid) -> Result<(), AppError>
     .await?
     .ok_or(AppError::NotFound)?;
     let carrying = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from orders where courier_id = $1 and status in ('picked_up', 'delivering')"#,
+        r#"select count(*) as "n!" from orders where courier_id = $1
+           and (status in ('picked_up', 'delivering') or (status = 'delivery_failed' and returned_at is null))"#,
         courier_id
     )
     .fetch_one(&mut *tx)
     .await?;
     if carrying > 0 {
         return Err(AppError::conflict(format!(
-            "You still carry {carrying} order(s): deliver them before going offline."
+            "You still carry {carrying} order(s): deliver them (or bring them back to the store) before going offline."
         )));
     }
     let pending = sqlx::query_scalar!(

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::model::{FailReason, FollowUp};
+
 /// Actions sent in one call at most (the device sends the rest in the next one).
 pub const MAX_BATCH: usize = 100;
 
@@ -21,10 +23,29 @@ pub struct QueuedAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CourierAction {
-    PickedUp { order_id: Uuid, code: String },
-    StartDelivering { order_id: Uuid },
-    Delivered { order_id: Uuid, pin: String },
-    Position { lat: f64, lng: f64 },
+    PickedUp {
+        order_id: Uuid,
+        code: String,
+    },
+    StartDelivering {
+        order_id: Uuid,
+    },
+    Delivered {
+        order_id: Uuid,
+        pin: String,
+        /// The recipient's ID was checked (restricted goods); older queues lack it.
+        #[serde(default)]
+        id_checked: bool,
+    },
+    Failed {
+        order_id: Uuid,
+        reason: FailReason,
+        follow_up: FollowUp,
+    },
+    Position {
+        lat: f64,
+        lng: f64,
+    },
 }
 
 impl CourierAction {
@@ -34,6 +55,14 @@ impl CourierAction {
             CourierAction::PickedUp { .. } => "Picked up 已取货",
             CourierAction::StartDelivering { .. } => "On my way 开始配送",
             CourierAction::Delivered { .. } => "Delivered 已送达",
+            CourierAction::Failed {
+                follow_up: FollowUp::Retry,
+                ..
+            } => "Attempt failed 未送达",
+            CourierAction::Failed {
+                follow_up: FollowUp::Return,
+                ..
+            } => "Returning to store 退回门店",
             CourierAction::Position { .. } => "Position 位置",
         }
     }
@@ -42,7 +71,8 @@ impl CourierAction {
         match self {
             CourierAction::PickedUp { order_id, .. }
             | CourierAction::StartDelivering { order_id }
-            | CourierAction::Delivered { order_id, .. } => Some(*order_id),
+            | CourierAction::Delivered { order_id, .. }
+            | CourierAction::Failed { order_id, .. } => Some(*order_id),
             CourierAction::Position { .. } => None,
         }
     }
@@ -158,10 +188,31 @@ mod server {
             CourierAction::StartDelivering { order_id } => {
                 crate::dispatch::tasks::start_delivering_in(&mut tx, courier_id, *order_id).await?;
             }
-            CourierAction::Delivered { order_id, pin } => {
+            CourierAction::Delivered {
+                order_id,
+                pin,
+                id_checked,
+            } => {
                 let pin = crate::dispatch::model::parse_pin(pin)?;
                 throttle()?;
-                crate::dispatch::tasks::deliver_in(&mut tx, courier_id, *order_id, &pin).await?;
+                crate::dispatch::tasks::deliver_in(
+                    &mut tx,
+                    courier_id,
+                    *order_id,
+                    &pin,
+                    *id_checked,
+                )
+                .await?;
+            }
+            CourierAction::Failed {
+                order_id,
+                reason,
+                follow_up,
+            } => {
+                crate::dispatch::tasks::fail_delivery_in(
+                    &mut tx, courier_id, *order_id, *reason, *follow_up,
+                )
+                .await?;
             }
             CourierAction::Position { lat, lng } => {
                 let (lat, lng) = crate::dispatch::model::valid_position(*lat, *lng)

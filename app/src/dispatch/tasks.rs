@@ -4,7 +4,7 @@
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::model::{StopKind, TaskStop};
+use super::model::{FailReason, FollowUp, Restriction, StopKind, TaskStop, check_follow_up};
 use crate::error::AppError;
 use crate::orders::lifecycle::{self, LockedOrder};
 use crate::orders::model::{ActorKind, OrderAction, OrderStatus};
@@ -16,17 +16,22 @@ fn blur(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The courier's stops (a pickup until the order is picked up, then its drop-off), in the
-/// order of the current plan. Until the courier carries an order, its drop-off is an area:
-/// no exact address, contact or point.
+/// The courier's stops (a pickup until the order is picked up, then its drop-off; the store
+/// again when a failed delivery's goods go back), in the order of the current plan. Until the
+/// courier carries an order, its drop-off is an area: no exact address, contact or point.
 pub async fn tasks_for(pool: &PgPool, courier_id: Uuid) -> Result<Vec<TaskStop>, AppError> {
     let rows = sqlx::query!(
         r#"select o.id, o.number, o.status, o.planned_pickup_at, o.planned_dropoff_at,
                   s.name as store_name, s.address as store_address, s.lat as store_lat, s.lng as store_lng,
                   o.address_detail as "address_detail!", o.contact_name, o.contact_phone,
-                  o.dest_lat as "dest_lat!", o.dest_lng as "dest_lng!"
+                  o.dest_lat as "dest_lat!", o.dest_lng as "dest_lng!",
+                  array(select distinct p.restricted from order_items i join products p on p.id = i.product_id
+                        where i.order_id = o.id and p.restricted is not null) as "restricted!: Vec<String>",
+                  array(select a.reason from delivery_attempts a where a.order_id = o.id order by a.id)
+                      as "attempts!: Vec<String>"
            from orders o join stores s on s.id = o.store_id
-           where o.courier_id = $1 and o.fulfilment = 'delivery' and o.status = any($2)
+           where o.courier_id = $1 and o.fulfilment = 'delivery'
+             and (o.status = any($2) or (o.status = 'delivery_failed' and o.returned_at is null))
            order by o.id"#,
         courier_id,
         &OPEN.map(String::from)
@@ -36,20 +41,41 @@ pub async fn tasks_for(pool: &PgPool, courier_id: Uuid) -> Result<Vec<TaskStop>,
     let mut stops = Vec::with_capacity(rows.len() * 2);
     for r in rows {
         let status = OrderStatus::parse(&r.status)?;
+        let restricted: Vec<Restriction> = r
+            .restricted
+            .iter()
+            .filter_map(|x| Restriction::parse(x))
+            .collect();
+        let attempts: Vec<FailReason> = r
+            .attempts
+            .iter()
+            .filter_map(|x| FailReason::parse(x))
+            .collect();
+        let store_stop = |kind| TaskStop {
+            order_id: r.id,
+            number: r.number.clone(),
+            kind,
+            status,
+            place: r.store_name.clone(),
+            address: r.store_address.clone(),
+            contact: None,
+            lat: r.store_lat,
+            lng: r.store_lng,
+            planned_at: r.planned_pickup_at,
+            restricted: restricted.clone(),
+            attempts: attempts.clone(),
+        };
+        if status == OrderStatus::DeliveryFailed {
+            // Back to the store, now: it has no planned time, and goes first.
+            stops.push(TaskStop {
+                planned_at: None,
+                ..store_stop(StopKind::Return)
+            });
+            continue;
+        }
         let carried = matches!(status, OrderStatus::PickedUp | OrderStatus::Delivering);
         if !carried {
-            stops.push(TaskStop {
-                order_id: r.id,
-                number: r.number.clone(),
-                kind: StopKind::Pickup,
-                status,
-                place: r.store_name,
-                address: r.store_address,
-                contact: None,
-                lat: r.store_lat,
-                lng: r.store_lng,
-                planned_at: r.planned_pickup_at,
-            });
+            stops.push(store_stop(StopKind::Pickup));
         }
         let (address, contact, lat, lng) = if carried {
             (
@@ -77,12 +103,15 @@ pub async fn tasks_for(pool: &PgPool, courier_id: Uuid) -> Result<Vec<TaskStop>,
             lat,
             lng,
             planned_at: r.planned_dropoff_at,
+            restricted,
+            attempts,
         });
     }
-    // The plan's times give the order; a stop the plan has not timed yet goes last, and a
-    // pickup always before its own drop-off.
+    // The plan's times give the order; returns go first, a stop the plan has not timed yet
+    // goes last, and a pickup always before its own drop-off.
     stops.sort_by_key(|s| {
         (
+            s.kind != StopKind::Return,
             s.planned_at.is_none(),
             s.planned_at,
             s.kind == StopKind::Dropoff,
@@ -143,16 +172,18 @@ pub async fn start_delivering_in(
     Ok(())
 }
 
-/// Proof of delivery: the PIN the customer reads from their order page. The courier becomes
-/// free again when this was their last open order.
+/// Proof of delivery: the PIN the customer reads from their order page, and for restricted
+/// goods the courier's word that they checked the recipient's ID. The courier becomes free
+/// again when this was their last open order.
 pub async fn deliver(
     pool: &PgPool,
     courier_id: Uuid,
     order_id: Uuid,
     pin: &str,
+    id_checked: bool,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
-    deliver_in(&mut tx, courier_id, order_id, pin).await?;
+    deliver_in(&mut tx, courier_id, order_id, pin, id_checked).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -163,6 +194,7 @@ pub async fn deliver_in(
     courier_id: Uuid,
     order_id: Uuid,
     pin: &str,
+    id_checked: bool,
 ) -> Result<(), AppError> {
     let mut order = lock_assigned(tx, courier_id, order_id).await?;
     // The state first: a PIN says nothing about an order that is not on its way.
@@ -178,36 +210,155 @@ pub async fn deliver_in(
             "That PIN does not match. Ask the customer for the 4-digit PIN on their order page.",
         ));
     }
+    let restricted = restrictions(tx, order.id).await?;
+    if !restricted.is_empty() && !id_checked {
+        return Err(AppError::validation(
+            "id_checked",
+            "This order holds restricted goods: check the recipient's ID and tick the box before handing it over.",
+        ));
+    }
+    let reason = if restricted.is_empty() {
+        "Delivery PIN checked".to_string()
+    } else {
+        let what: Vec<&str> = restricted.iter().map(|r| r.as_str()).collect();
+        format!("Delivery PIN checked; ID checked ({})", what.join(", "))
+    };
     lifecycle::transition(
         tx,
         &mut order,
         OrderAction::Deliver,
         ActorKind::Courier,
         Some(courier_id),
-        "Delivery PIN checked",
+        &reason,
     )
     .await?;
     sqlx::query!(
-        "update orders set delivered_at = now() where id = $1",
-        order.id
+        "update orders set delivered_at = now(),
+                id_checked_at = case when $2 then now() end
+         where id = $1",
+        order.id,
+        !restricted.is_empty()
     )
     .execute(&mut **tx)
     .await?;
-    sqlx::query!(
-        "update couriers set status = 'online'
-         where user_id = $1 and status = 'busy'
-           and not exists (select 1 from orders where courier_id = $1 and status = any($2))",
-        courier_id,
-        &OPEN.map(String::from)
-    )
-    .execute(&mut **tx)
-    .await?;
+    free_if_done(tx, courier_id).await?;
     lifecycle::enqueue(
         tx,
         "order.delivered",
         serde_json::json!({ "order_id": order.id }),
     )
     .await
+}
+
+/// The restricted goods in an order.
+async fn restrictions(
+    tx: &mut Transaction<'_, Postgres>,
+    order_id: Uuid,
+) -> Result<Vec<Restriction>, AppError> {
+    let rows = sqlx::query_scalar!(
+        r#"select distinct p.restricted as "restricted!" from order_items i
+           join products p on p.id = i.product_id
+           where i.order_id = $1 and p.restricted is not null"#,
+        order_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.iter().filter_map(|r| Restriction::parse(r)).collect())
+}
+
+/// A busy courier with nothing left to deliver or bring back is free for new offers.
+pub(crate) async fn free_if_done(
+    tx: &mut Transaction<'_, Postgres>,
+    courier_id: Uuid,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "update couriers set status = 'online'
+         where user_id = $1 and status = 'busy'
+           and not exists (select 1 from orders where courier_id = $1 and status = any($2))
+           and not exists (select 1 from orders where courier_id = $1
+                           and status = 'delivery_failed' and returned_at is null)",
+        courier_id,
+        &OPEN.map(String::from)
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The courier could not hand the order over. `Retry`: they keep it and try again (the
+/// customer sees why on their timeline); `Return`: the delivery fails and the goods go back
+/// to the store, which confirms receipt. A refusal, or the last try, always goes back.
+pub async fn fail_delivery_in(
+    tx: &mut Transaction<'_, Postgres>,
+    courier_id: Uuid,
+    order_id: Uuid,
+    reason: FailReason,
+    follow_up: FollowUp,
+) -> Result<(), AppError> {
+    let mut order = lock_assigned(tx, courier_id, order_id).await?;
+    if order.status != OrderStatus::Delivering {
+        return Err(AppError::conflict(format!(
+            "This order is {} now: a failed attempt is reported at the door, after 'On my way'.",
+            order.status.label()
+        )));
+    }
+    let earlier = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from delivery_attempts where order_id = $1"#,
+        order.id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    check_follow_up(earlier as usize, reason, follow_up)
+        .map_err(|m| AppError::validation("follow_up", m))?;
+    sqlx::query!(
+        "insert into delivery_attempts (order_id, courier_id, reason, follow_up) values ($1, $2, $3, $4)",
+        order.id,
+        courier_id,
+        reason.as_str(),
+        follow_up.as_str()
+    )
+    .execute(&mut **tx)
+    .await?;
+    match follow_up {
+        FollowUp::Retry => {
+            let note = format!(
+                "Attempt {} failed ({}): the courier will try again. Please answer your phone.",
+                earlier + 1,
+                reason.label()
+            );
+            lifecycle::record_event(
+                tx,
+                order.id,
+                Some(order.status),
+                order.status,
+                ActorKind::Courier,
+                Some(courier_id),
+                &note,
+            )
+            .await
+        }
+        FollowUp::Return => {
+            let note = format!(
+                "Delivery failed ({}): the goods go back to the store, which refunds them.",
+                reason.label()
+            );
+            lifecycle::transition(
+                tx,
+                &mut order,
+                OrderAction::FailDelivery,
+                ActorKind::Courier,
+                Some(courier_id),
+                &note,
+            )
+            .await?;
+            lifecycle::enqueue(
+                tx,
+                "order.delivery_failed",
+                serde_json::json!({ "order_id": order.id, "reason": reason.as_str() }),
+            )
+            .await
+        }
+    }
 }
 
 /// The courier's day so far (since `since`, the device's local midnight): orders delivered,

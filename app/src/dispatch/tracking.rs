@@ -73,3 +73,52 @@ pub async fn visible_courier(
     .ok_or(AppError::NotFound)?;
     Ok(r.courier_id.filter(|_| carried(&r.status)))
 }
+
+/// Couriers who accepted one of the store's orders and have not picked it up yet, with where
+/// they are and when the plan has them at the counter. Nobody else's position is shown.
+pub async fn heading_to_store(
+    pool: &PgPool,
+    store_id: Uuid,
+) -> Result<super::model::StoreCouriers, AppError> {
+    let store = sqlx::query!("select lat, lng from stores where id = $1", store_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let rows = sqlx::query!(
+        r#"select c.user_id, u.display_name, c.lat as "lat!", c.lng as "lng!",
+                  to_char(min(o.planned_pickup_at) at time zone s.time_zone, 'HH24:MI') as eta_local,
+                  array_agg(o.number order by o.planned_pickup_at nulls last, o.number) as "orders!"
+           from orders o
+           join stores s on s.id = o.store_id
+           join couriers c on c.user_id = o.courier_id
+           join users u on u.id = c.user_id
+           where o.store_id = $1 and o.fulfilment = 'delivery'
+             and o.status in ('placed', 'accepted', 'picking', 'ready')
+             and c.lat is not null and c.lng is not null
+           group by c.user_id, u.display_name, c.lat, c.lng, s.time_zone
+           order by min(o.planned_pickup_at) nulls last, u.display_name
+           limit 50"#,
+        store_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(super::model::StoreCouriers {
+        store: MapPoint {
+            lat: store.lat,
+            lng: store.lng,
+        },
+        couriers: rows
+            .into_iter()
+            .map(|r| super::model::HeadingCourier {
+                id: r.user_id,
+                name: r.display_name,
+                at: MapPoint {
+                    lat: r.lat,
+                    lng: r.lng,
+                },
+                eta_local: r.eta_local,
+                orders: r.orders,
+            })
+            .collect(),
+    })
+}

@@ -136,3 +136,11 @@ pub async fn order_decisions(
     let state = context::state()?;
     crate::dispatch::service::decisions(&state.pool, order_id).await
 }
+
+/// The live city: couriers on shift, open delivery orders, planned routes, zones.
+#[server(endpoint = "ops_live_city")]
+pub async fn live_city() -> Result<super::model::LiveCity, AppError> {
+    auth::require_role(Role::Ops).await?;
+    let state = context::state()?;
+    super::live::live_city(&state.pool).await
+}

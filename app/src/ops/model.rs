@@ -73,3 +73,61 @@ mod tests {
         assert!(parse_polygon("not json").is_err());
     }
 }
+
+/// The live city for operations: couriers on shift, open orders, their planned routes and the
+/// zones with their conditions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveCity {
+    pub couriers: Vec<CourierDot>,
+    pub orders: Vec<OrderDot>,
+    pub routes: Vec<PlannedRoute>,
+    pub zones: Vec<ZoneView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CourierDot {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// `online` (free) or `busy`.
+    pub status: String,
+    pub lat: f64,
+    pub lng: f64,
+    /// Open orders the courier holds.
+    pub load: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderDot {
+    pub id: uuid::Uuid,
+    pub number: String,
+    pub status: crate::orders::model::OrderStatus,
+    /// Minutes since payment.
+    pub age_min: i64,
+    pub store_name: String,
+    pub store: [f64; 2],
+    pub dest: [f64; 2],
+    pub courier_id: Option<uuid::Uuid>,
+    pub courier_name: Option<String>,
+}
+
+impl OrderDot {
+    /// Fresh (< 15 min), ageing (< 30 min) or late: the colour on the map and the board.
+    pub fn age_class(&self) -> &'static str {
+        match self.age_min {
+            ..15 => "fresh",
+            15..30 => "ageing",
+            _ => "late",
+        }
+    }
+}
+
+/// A courier's planned route: from where they are through their stops in plan order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRoute {
+    pub courier_id: uuid::Uuid,
+    pub points: Vec<[f64; 2]>,
+}
+
+/// At most this many open orders and couriers are drawn (a city larger than that needs
+/// filters, not one map).
+pub const LIVE_CITY_CAP: i64 = 1000;

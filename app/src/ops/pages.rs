@@ -1,4 +1,4 @@
-//! Operations home: the city in numbers and the courier roster.
+//! Operations home: the city in numbers, the courier roster and the live city map.
 
 use leptos::prelude::*;
 
@@ -9,6 +9,10 @@ use crate::ui::{Pager, page_param, when_loaded};
 pub fn OpsHome() -> impl IntoView {
     let page = page_param();
     let overview = Resource::new(page, get_city_overview);
+    // The live city is the browser's alone (its data is read there): the server renders the
+    // overview without waiting for it.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
     view! {
         {when_loaded(overview, move |o| view! {
             <section data-test="ops-home">
@@ -29,6 +33,7 @@ pub fn OpsHome() -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <Pager page=o.couriers base="/ops".to_string()/>
+                {move || mounted.get().then(|| view! { <super::city::LiveCityPanel/> })}
             </section>
         })}
     }

@@ -174,6 +174,8 @@ pub struct MerchantOrder {
     /// As on the board: the courier coming for it and when.
     pub courier_arrival: Option<String>,
     pub cancel_reason: Option<String>,
+    /// A failed delivery's goods on their way back: who brings them and why they came back.
+    pub awaiting_return: Option<String>,
     pub timeline: Vec<TimelineEntry>,
     pub missing: Vec<MissingItem>,
     pub substitutes: Vec<SubstituteOption>,

@@ -604,6 +604,7 @@ pub async fn order_view(
         cancel_declined: o.cancel_declined.filter(|_| !o.open_cancel),
         missing_items: super::missing::missing_items(pool, order_id, true).await?,
         addition,
+        delivery_photo: crate::dispatch::pod::has_photo(pool, order_id).await?,
     })
 }
 

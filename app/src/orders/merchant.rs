@@ -523,6 +523,76 @@ pub async fn answer_cancel_request(
     Ok(())
 }
 
+/// The store takes back the goods of a failed delivery from its courier: what can be sold
+/// again goes back on the shelf (`restock`; not for cooked food), and the customer is refunded
+/// the goods (the ride happened: delivery fee, surcharge and tip are not refunded). The
+/// courier is free again when they have nothing else to deliver or bring back.
+pub async fn receive_return(
+    pool: &PgPool,
+    user_id: Uuid,
+    order_id: Uuid,
+    restock: bool,
+) -> Result<Money, AppError> {
+    let mut tx = pool.begin().await?;
+    let order = lock_store_order(&mut tx, order_id, user_id).await?;
+    let o = sqlx::query!(
+        r#"select courier_id, returned_at, total_fen, delivery_fee_fen, surcharge_fen, tip_fen,
+                  (select coalesce(sum(r.amount_fen), 0) from refunds r
+                   where r.order_id = orders.id and r.status <> 'failed')::bigint as "refunded!",
+                  (select coalesce(sum(p.amount_fen), 0) from payments p
+                   where p.order_id = orders.id and p.status = 'succeeded')::bigint as "paid!"
+           from orders where id = $1"#,
+        order.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if order.status != OrderStatus::DeliveryFailed || o.returned_at.is_some() {
+        return Err(AppError::conflict(
+            "This order has no goods on their way back to the store.",
+        ));
+    }
+    sqlx::query!(
+        "update orders set returned_at = now() where id = $1",
+        order.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if restock {
+        lifecycle::restock_committed(&mut tx, order.id).await?;
+    }
+    let goods = o.total_fen - o.delivery_fee_fen - o.surcharge_fen - o.tip_fen;
+    let refund = (goods - o.refunded).min(o.paid - o.refunded).max(0);
+    let note = format!(
+        "Goods back at the store{}; refund of {} to the customer",
+        if restock { " and restocked" } else { "" },
+        Money::from_fen(refund)
+    );
+    if refund > 0 {
+        crate::payments::service::queue_partial_refund(
+            &mut tx,
+            order.id,
+            Money::from_fen(refund),
+            "Delivery failed: goods returned to the store",
+        )
+        .await?;
+    }
+    lifecycle::record_event(
+        &mut tx,
+        order.id,
+        Some(order.status),
+        order.status,
+        ActorKind::Merchant,
+        Some(user_id),
+        &note,
+    )
+    .await?;
+    if let Some(courier) = o.courier_id {
+        crate::dispatch::tasks::free_if_done(&mut tx, courier).await?;
+    }
+    tx.commit().await?;
+    Ok(Money::from_fen(refund))
+}
+
 /// Marks a warning as read for everyone at the store.
 pub async fn dismiss_alert(pool: &PgPool, user_id: Uuid, alert_id: Uuid) -> Result<(), AppError> {
     let done = sqlx::query!(
@@ -560,7 +630,13 @@ pub async fn merchant_order(
                   case when o.status in ('placed', 'accepted', 'picking', 'ready') then
                       (select u.display_name from users u where u.id = o.courier_id) || coalesce(' · ~' ||
                        to_char(o.planned_pickup_at at time zone s.time_zone, 'HH24:MI'), '')
-                  end as courier_arrival
+                  end as courier_arrival,
+                  case when o.status = 'delivery_failed' and o.returned_at is null then
+                      coalesce((select u.display_name from users u where u.id = o.courier_id), 'The courier')
+                      || ' brings the goods back (' ||
+                      coalesce((select a.reason from delivery_attempts a where a.order_id = o.id
+                                order by a.id desc limit 1), 'failed') || ')'
+                  end as awaiting_return
            from orders o
            join stores s on s.id = o.store_id
            join store_members m on m.store_id = o.store_id and m.user_id = $2
@@ -630,6 +706,7 @@ pub async fn merchant_order(
         ready_by_local: o.ready_by_local,
         courier_arrival: o.courier_arrival,
         cancel_reason: o.cancel_reason,
+        awaiting_return: o.awaiting_return.map(|t| t.replace('_', " ")),
         timeline: lifecycle::timeline(pool, order_id).await?,
         missing: super::missing::missing_items(pool, order_id, false).await?,
         substitutes: super::missing::substitute_options(pool, order_id).await?,

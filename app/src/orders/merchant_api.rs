@@ -106,6 +106,19 @@ pub async fn answer_cancel_request(
         .await
 }
 
+/// The store has the goods of a failed delivery back (restocked or not); the customer is
+/// refunded the goods. Returns the amount refunded.
+#[server(endpoint = "merchant_receive_return")]
+pub async fn receive_return(
+    order_id: Uuid,
+    #[server(default)] restock: bool,
+) -> Result<String, AppError> {
+    let user = auth::require_role(Role::Merchant).await?;
+    merchant::receive_return(&context::state()?.pool, user.id, order_id, restock)
+        .await
+        .map(|m| m.to_string())
+}
+
 #[server(endpoint = "dismiss_store_alert")]
 pub async fn dismiss_store_alert(alert_id: Uuid) -> Result<(), AppError> {
     let user = auth::require_role(Role::Merchant).await?;

@@ -11,9 +11,9 @@ use super::board::{
     SubstituteOption,
 };
 use super::merchant_api::{
-    AcceptOrder, AnswerCancelRequest, CollectOrder, DismissStoreAlert, MarkOrderReady, RejectOrder,
-    ReportMissingItem, TickPickLine, get_merchant_order, get_packing_label, get_store_board,
-    get_store_today, search_store_orders,
+    AcceptOrder, AnswerCancelRequest, CollectOrder, DismissStoreAlert, MarkOrderReady,
+    ReceiveReturn, RejectOrder, ReportMissingItem, TickPickLine, get_merchant_order,
+    get_packing_label, get_store_board, get_store_today, search_store_orders,
 };
 use super::model::{Fulfilment, OrderStatus};
 use crate::error::AppError;
@@ -198,6 +198,7 @@ pub fn StoreBoardPage() -> impl IntoView {
                 })
             }}
             <p class="field-error" role="alert" data-test="board-error">{problem}</p>
+            {move || store_id().map(|store_id| view! { <crate::ui::map::StoreCouriersMap store_id/> })}
             <Transition fallback=Loading>
                 {move || board.get().map(|r| match r {
                     Ok(b) => board_body(b, actions, dismiss).into_any(),
@@ -322,6 +323,7 @@ struct OrderActions {
     collect: ServerAction<CollectOrder>,
     answer: ServerAction<AnswerCancelRequest>,
     missing: ServerAction<ReportMissingItem>,
+    receive: ServerAction<ReceiveReturn>,
 }
 
 /// One order for the store: pick list with tick-off, ready, label, hand-over, cancel requests.
@@ -338,6 +340,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
         collect: ServerAction::new(),
         answer: ServerAction::new(),
         missing: ServerAction::new(),
+        receive: ServerAction::new(),
     };
     let order = Resource::new(
         move || {
@@ -351,6 +354,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
                 a.collect.version().get(),
                 a.answer.version().get(),
                 a.missing.version().get(),
+                a.receive.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -387,6 +391,7 @@ pub fn MerchantOrderPage() -> impl IntoView {
             a.collect.value().get().and_then(Result::err),
             a.answer.value().get().and_then(Result::err),
             a.missing.value().get().and_then(Result::err),
+            a.receive.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -440,6 +445,20 @@ fn merchant_order_body(o: MerchantOrder, a: OrderActions) -> impl IntoView {
                         on:click=move |_| { a.answer.dispatch(AnswerCancelRequest { order_id, approve: false, reason: reason.get_untracked() }); }>
                         "Decline 拒绝"</button>
                 </div>
+            })}
+            {o.awaiting_return.clone().map(|who| {
+                let restock = RwSignal::new(true);
+                view! {
+                    <div class="notice" data-test="awaiting-return">
+                        <p>"Delivery failed 配送失败: " <strong>{who}</strong></p>
+                        <label><input type="checkbox" data-test="return-restock" prop:checked=restock
+                            on:change=move |ev| restock.set(event_target_checked(&ev))/>
+                            " Put the goods back on sale (not for cooked food) 重新上架"</label>
+                        <button type="button" class="primary" data-test="receive-return"
+                            on:click=move |_| { a.receive.dispatch(ReceiveReturn { order_id, restock: restock.get_untracked() }); }>
+                            "Goods received back 已收回 · refund the customer"</button>
+                    </div>
+                }
             })}
             {o.can_accept().then(|| view! {
                 <div class="card-actions">

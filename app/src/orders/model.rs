@@ -470,6 +470,9 @@ pub struct OrderView {
     pub missing_items: Vec<super::board::MissingItem>,
     /// Goods added after payment, waiting for their top-up payment.
     pub addition: Option<PendingAddition>,
+    /// The courier's photo at the door (`/api/orders/{id}/photo`).
+    #[serde(default)]
+    pub delivery_photo: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -567,6 +567,12 @@ fn order_body(
         {o.pickup_code.clone().map(|code| view! {
             <p class="pickup-code">"Pickup code 取货码 " <strong data-test="pickup-code">{code}</strong></p>
         })}
+        {o.delivery_photo.then(|| view! {
+            <figure class="pod" data-test="delivery-photo">
+                <img src=format!("/api/orders/{}/photo", o.id) alt="The courier's photo at the door" loading="lazy"/>
+                <figcaption class="muted">"Photo at the door 送达照片"</figcaption>
+            </figure>
+        })}
         {o.delivery_pin.clone().map(|pin| view! {
             <p class="pickup-code">"Delivery PIN 收货码 " <strong data-test="delivery-pin">{pin}</strong>
                 <span class="muted">" · tell it to the courier at the door"</span></p>

@@ -191,3 +191,200 @@ fn TrackingLeaflet(
         </MapContainer>
     }
 }
+
+/// The courier's route: where they are, then every stop in the plan's order (stores as shop
+/// pins, doors as house pins, joined by a line). Drawn in the browser only.
+#[component]
+pub fn RouteMap(
+    #[prop(into)] stops: Signal<Vec<crate::dispatch::model::TaskStop>>,
+    here: RwSignal<Option<(f64, f64)>>,
+) -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    view! {
+        <div class="map-frame" data-test="route-map">
+            {move || mounted.get().then(|| view! { <RouteLeaflet stops here/> })}
+        </div>
+    }
+}
+
+#[component]
+fn RouteLeaflet(
+    stops: Signal<Vec<crate::dispatch::model::TaskStop>>,
+    here: RwSignal<Option<(f64, f64)>>,
+) -> impl IntoView {
+    use crate::dispatch::model::StopKind;
+
+    let tiles = LocalResource::new(get_map_tiles);
+    let (map, set_map) = create_map_signal();
+    let points =
+        Memo::new(move |_| stops.with(|s| s.iter().map(|s| (s.lat, s.lng)).collect::<Vec<_>>()));
+    // Re-fit when the stops change (not on every move of the courier).
+    Effect::new(move |_| {
+        let (Some(m), pts) = (map.get(), points.get()) else {
+            return;
+        };
+        let mut all = pts;
+        all.extend(here.get_untracked());
+        if let Some(first) = all.first() {
+            let bounds = leaflet::LatLngBounds::new(
+                &leaflet::LatLng::new(first.0, first.1),
+                &leaflet::LatLng::new(first.0, first.1),
+            );
+            for p in &all[1..] {
+                bounds.extend(&leaflet::LatLng::new(p.0, p.1));
+            }
+            m.fit_bounds(&bounds);
+        }
+    });
+    let line = Signal::derive(move || {
+        here.get()
+            .into_iter()
+            .chain(points.get())
+            .map(|(lat, lng)| Position::new(lat, lng))
+            .collect::<Vec<_>>()
+    });
+    let numbered = move || {
+        let list: Vec<(usize, crate::dispatch::model::TaskStop)> =
+            stops.get().into_iter().enumerate().collect();
+        list
+    };
+    let start = stops
+        .with_untracked(|s| s.first().map(|s| (s.lat, s.lng)))
+        .unwrap_or(CITY_CENTER);
+    view! {
+        <MapContainer class="map route-map" center=Position::new(start.0, start.1) zoom=14.0 map=set_map>
+            <Suspense>
+                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
+                    <TileLayer url=url attribution=t.attribution/>
+                }))}
+            </Suspense>
+            <Polyline positions=line color="#1971c2".to_string() weight=Some(3.0) dash_array="6 6".to_string()/>
+            <For each=numbered key=|(i, s)| (*i, s.order_id, s.kind, s.lat.to_bits(), s.lng.to_bits()) let:item>
+                {
+                    let (i, s) = item;
+                    let icon = if s.kind == StopKind::Dropoff { "door" } else { "store" };
+                    view! {
+                        <Marker position=Position::new(s.lat, s.lng)
+                            icon_url=Some(format!("/icons/pin-{icon}.svg")) icon_size=Some((22.0, 22.0))
+                            title=format!("{}. {} · {}", i + 1, s.place, s.number)/>
+                    }
+                }
+            </For>
+            {move || here.get().map(|(lat, lng)| view! {
+                <Marker position=Position::new(lat, lng) icon_url=Some("/icons/pin-courier.svg".to_string())
+                    icon_size=Some((26.0, 26.0)) title="You 我".to_string()/>
+            })}
+        </MapContainer>
+    }
+}
+
+/// The store's map of the couriers coming for its orders (`/api/live/stores/{id}/couriers`):
+/// the store, each courier moving as they ride, and a list with when each is due.
+#[component]
+pub fn StoreCouriersMap(store_id: uuid::Uuid) -> impl IntoView {
+    use std::collections::HashMap;
+
+    use crate::dispatch::model::{MapPoint, StoreCouriers};
+
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let view_of = RwSignal::new(None::<StoreCouriers>);
+    let moved = RwSignal::new(HashMap::<uuid::Uuid, (f64, f64)>::new());
+    Effect::new(move |_| {
+        crate::ui::follow_events(
+            format!("/api/live/stores/{store_id}/couriers"),
+            &["couriers", "position"],
+            move |event, data| {
+                #[derive(Deserialize)]
+                struct Moved {
+                    id: uuid::Uuid,
+                    #[serde(flatten)]
+                    at: MapPoint,
+                }
+                if event == "couriers" {
+                    if let Ok(v) = serde_json::from_str::<StoreCouriers>(&data) {
+                        moved.set(HashMap::new());
+                        view_of.set(Some(v));
+                    }
+                } else if let Ok(m) = serde_json::from_str::<Moved>(&data) {
+                    moved.update(|p| {
+                        p.insert(m.id, (m.at.lat, m.at.lng));
+                    });
+                }
+            },
+            None,
+        );
+    });
+    // One map while anyone is coming (not re-made on each list).
+    let shown = Memo::new(move |_| {
+        mounted.get() && view_of.with(|v| v.as_ref().is_some_and(|v| !v.couriers.is_empty()))
+    });
+    view! {
+        <section class="card store-couriers" data-test="store-couriers">
+            <h2>"Couriers coming 骑手到店"</h2>
+            {move || view_of.with(|v| v.as_ref().map(|v| v.couriers.is_empty())).unwrap_or(true).then(|| view! {
+                <p class="muted">"No courier is on the way to the store right now."</p>
+            })}
+            <ul class="plain" data-test="coming-couriers">
+                {move || view_of.get().map(|v| v.couriers.into_iter().map(|c| view! {
+                    <li data-test="coming-courier">
+                        <strong>{c.name}</strong>
+                        {c.eta_local.map(|t| format!(" · due ~{t}"))}
+                        <span class="muted">{format!(" · for {}", c.orders.join(", "))}</span>
+                    </li>
+                }).collect_view())}
+            </ul>
+            {move || shown.get().then(|| view! { <StoreCouriersLeaflet view_of moved/> })}
+        </section>
+    }
+}
+
+#[component]
+fn StoreCouriersLeaflet(
+    view_of: RwSignal<Option<crate::dispatch::model::StoreCouriers>>,
+    moved: RwSignal<std::collections::HashMap<uuid::Uuid, (f64, f64)>>,
+) -> impl IntoView {
+    let tiles = LocalResource::new(get_map_tiles);
+    let (map, set_map) = create_map_signal();
+    let store = view_of
+        .with_untracked(|v| v.as_ref().map(|v| (v.store.lat, v.store.lng)))
+        .unwrap_or(CITY_CENTER);
+    let couriers = Memo::new(move |_| {
+        view_of.with(|v| v.as_ref().map(|v| v.couriers.clone()).unwrap_or_default())
+    });
+    Effect::new(move |_| {
+        let Some(m) = map.get() else { return };
+        let bounds = leaflet::LatLngBounds::new(
+            &leaflet::LatLng::new(store.0, store.1),
+            &leaflet::LatLng::new(store.0, store.1),
+        );
+        for c in couriers.get() {
+            bounds.extend(&leaflet::LatLng::new(c.at.lat, c.at.lng));
+        }
+        m.fit_bounds(&bounds);
+    });
+    view! {
+        <MapContainer class="map" center=Position::new(store.0, store.1) zoom=14.0 map=set_map>
+            <Suspense>
+                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
+                    <TileLayer url=url attribution=t.attribution/>
+                }))}
+            </Suspense>
+            <Marker position=Position::new(store.0, store.1) icon_url=Some("/icons/pin-store.svg".to_string())
+                icon_size=Some((22.0, 22.0)) title="The store 门店".to_string()/>
+            <For each=move || couriers.get() key=|c| c.id let:c>
+                {
+                    let id = c.id;
+                    let start = (c.at.lat, c.at.lng);
+                    let at = Memo::new(move |_| moved.with(|m| m.get(&id).copied().unwrap_or(start)));
+                    view! {
+                        <Marker position=move || Position::new(at.get().0, at.get().1)
+                            icon_url=Some("/icons/pin-courier.svg".to_string()) icon_size=Some((24.0, 24.0))
+                            title=format!("{}{}", c.name, c.eta_local.clone().map(|t| format!(" · ~{t}")).unwrap_or_default())/>
+                    }
+                }
+            </For>
+        </MapContainer>
+    }
+}

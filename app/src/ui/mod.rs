@@ -179,6 +179,24 @@ pub fn page_param() -> impl Fn() -> u32 + Copy + Send + Sync + 'static {
     }
 }
 
+/// POSTs `body` (a file, bytes) to `url` with the session cookie; the response's status, or a
+/// message when the server could not be reached.
+pub async fn post_body(url: &str, body: &wasm_bindgen::JsValue) -> Result<u16, String> {
+    use wasm_bindgen::JsCast;
+    let offline = || "Could not reach Songda. Check your connection and try again.".to_string();
+    let window = web_sys::window().ok_or_else(offline)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(body);
+    let res: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
+            .await
+            .map_err(|_| offline())?
+            .dyn_into()
+            .map_err(|_| offline())?;
+    Ok(res.status())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,101 @@
+//! Proof-of-delivery photos: the courier uploads the picture as the raw request body (the app
+//! shrinks it first); the customer, the store's staff, the courier and operations read it.
+//! Both authorize from the session cookie before reading anything.
+
+use app::accounts::model::Role;
+use app::accounts::service::User;
+use app::dispatch::pod;
+use app::error::AppError;
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+fn error(err: &AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::to_string(err).unwrap_or_else(|_| "{}".into());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
+    let name = app::accounts::auth::session_cookie_for(state.settings.secure);
+    let token = app::context::cookie_in(headers, name).unwrap_or_default();
+    if token.is_empty() {
+        return Err(error(&AppError::Unauthorized));
+    }
+    app::accounts::service::user_for_token(&state.pool, &token)
+        .await
+        .map_err(|e| error(&e))?
+        .ok_or_else(|| error(&AppError::Unauthorized))
+}
+
+/// `POST /api/courier/orders/{id}/photo`: the photo as the raw body (at most 1 MiB).
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(order_id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let user = match session_user(&state, &headers).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if user.role != Role::Courier {
+        return error(&AppError::Forbidden);
+    }
+    let too_large = || {
+        let e = AppError::request("The photo is larger than 1 MiB: take it again at a lower size.");
+        let mut res = error(&e);
+        *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        res
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > pod::MAX_PHOTO_BYTES) {
+        return too_large();
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, pod::MAX_PHOTO_BYTES + 1).await else {
+        return too_large();
+    };
+    if bytes.len() > pod::MAX_PHOTO_BYTES {
+        return too_large();
+    }
+    match pod::save_photo(&state.pool, user.id, order_id, &bytes).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(&e),
+    }
+}
+
+/// `GET /api/orders/{id}/photo`: the delivery photo, for those who may see it.
+pub async fn photo(
+    State(state): State<AppState>,
+    Path(order_id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Response {
+    let user = match session_user(&state, &headers).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    match pod::photo_for(&state.pool, user.id, user.role, order_id).await {
+        Ok((content_type, bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(&content_type)
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error(&e),
+    }
+}
