@@ -42,12 +42,34 @@ pub fn LiveCityPanel() -> impl IntoView {
         live_city()
     });
     let last = RwSignal::new(None::<LiveCity>);
-    let positions = RwSignal::new(HashMap::<Uuid, (f64, f64)>::new());
+    // One signal per courier: a move wakes that courier's marker only (with 300 couriers
+    // moving, a shared map of positions woke all 300 markers 300 times a second).
+    let positions = StoredValue::new(HashMap::<Uuid, RwSignal<(f64, f64)>>::new());
+    let owner = Owner::current();
+    let position_of = move |id: Uuid, at: (f64, f64)| {
+        let existing = positions.with_value(|p| p.get(&id).copied());
+        match existing {
+            Some(signal) => signal.set(at),
+            None => {
+                // Owned by the panel, not by whichever effect first saw the courier.
+                let signal = match &owner {
+                    Some(o) => o.with(|| RwSignal::new(at)),
+                    None => RwSignal::new(at),
+                };
+                positions.update_value(|p| {
+                    p.insert(id, signal);
+                });
+            }
+        }
+    };
     // The shift state each courier has on the map now: another state means a new read.
     let states = StoredValue::new(HashMap::<Uuid, String>::new());
+    let moved = position_of.clone();
     Effect::new(move |_| {
         if let Some(Ok(c)) = city.get() {
-            positions.set(c.couriers.iter().map(|d| (d.id, (d.lat, d.lng))).collect());
+            for d in &c.couriers {
+                position_of(d.id, (d.lat, d.lng));
+            }
             states.set_value(
                 c.couriers
                     .iter()
@@ -59,6 +81,7 @@ pub fn LiveCityPanel() -> impl IntoView {
     });
     let live = RwSignal::new(false);
     Effect::new(move |_| {
+        let position_of = moved.clone();
         crate::ui::follow_events(
             "/api/live/ops".to_string(),
             &["position", "orders"],
@@ -85,9 +108,7 @@ pub fn LiveCityPanel() -> impl IntoView {
                     (Some(_), None) => true,
                 });
                 if known {
-                    positions.update(|p| {
-                        p.insert(m.id, (m.at.lat, m.at.lng));
-                    });
+                    position_of(m.id, (m.at.lat, m.at.lng));
                 } else {
                     // Someone came on shift, went off it or took a task: read the city again.
                     refresh.update(|n| *n += 1);
@@ -154,7 +175,7 @@ pub fn LiveCityPanel() -> impl IntoView {
 #[component]
 fn CityMap(
     last: RwSignal<Option<LiveCity>>,
-    positions: RwSignal<HashMap<Uuid, (f64, f64)>>,
+    positions: StoredValue<HashMap<Uuid, RwSignal<(f64, f64)>>>,
     draft: RwSignal<Vec<[f64; 2]>>,
 ) -> impl IntoView {
     let events = MapEvents::new().mouse_click(move |ev: leptos_leaflet::leaflet::MouseEvent| {
@@ -203,15 +224,18 @@ fn CityMap(
     }
 }
 
-/// One courier, moving as positions arrive (a memo: only this marker hears its own moves).
+/// One courier, moving as its own position signal changes.
 #[component]
-fn CourierMarker(c: CourierDot, positions: RwSignal<HashMap<Uuid, (f64, f64)>>) -> impl IntoView {
-    let id = c.id;
+fn CourierMarker(
+    c: CourierDot,
+    positions: StoredValue<HashMap<Uuid, RwSignal<(f64, f64)>>>,
+) -> impl IntoView {
     let start = (c.lat, c.lng);
-    let at = Memo::new(move |_| positions.with(|p| p.get(&id).copied().unwrap_or(start)));
+    let signal = positions.with_value(|p| p.get(&c.id).copied());
+    let at = move || signal.map_or(start, |s| s.get());
     let icon = if c.status == "busy" { "busy" } else { "online" };
     view! {
-        <Marker position=move || Position::new(at.get().0, at.get().1)
+        <Marker position=move || Position::new(at().0, at().1)
             icon_url=Some(format!("/icons/pin-{icon}.svg")) icon_size=Some((20.0, 20.0))
             title=format!("{} · {} open", c.name, c.load)/>
     }
