@@ -65,6 +65,7 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   // The route on a map: the store and the door, in plan order.
   await expect(courier.getByTestId('route-map')).toBeVisible();
   await expect(courier.locator('[data-test="route-map"] img.leaflet-marker-icon[src$="pin-store.svg"]').first()).toBeVisible();
+  expect(await courier.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
 
   // The store (the demo merchant helps at the pharmacy) accepts, picks and packs.
   merchantAtPharmacy();

@@ -483,7 +483,8 @@ fn position_event(lat: f64, lng: f64) -> Event {
 /// `GET /api/live/ops`: the whole city for operations staff: a `position` event
 /// (`{"id":…,"lat":…,"lng":…,"status":…}`) each time a courier moves or their shift changes
 /// state, and an `orders` event when orders
-/// changed (at most one a second: the map re-reads the city then).
+/// changed (at most one a second: the map re-reads the city then), and one at the start so a
+/// reconnected page catches up.
 pub async fn ops_feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = session_token(&state, &headers).unwrap_or_default();
     let user = match caller(&state, &token).await {
@@ -498,8 +499,10 @@ pub async fn ops_feed(State(state): State<AppState>, headers: HeaderMap) -> Resp
         orders: state.live.subscribe_orders(),
         state,
         token,
-        changed: false,
-        last_orders: tokio::time::Instant::now(),
+        // The first event tells the page to read the city: after a reconnect it has missed
+        // whatever changed while it was away.
+        changed: true,
+        last_orders: tokio::time::Instant::now() - City::ORDERS_EVERY,
         last_session_check: tokio::time::Instant::now(),
     };
     Sse::new(stream::unfold(city, |mut c| async move {

@@ -1229,6 +1229,11 @@ async fn operations_see_the_live_city_and_every_courier_move(pool: PgPool) {
     assert_eq!(res.status(), StatusCode::OK);
     let mut body = res.bytes_stream();
     let mut text = String::new();
+    let (opening, _) = next_event(&mut body, &mut text).await;
+    assert_eq!(
+        opening, "orders",
+        "a (re)connected page reads the city first"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     call(
         &app,
