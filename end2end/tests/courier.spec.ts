@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Browser, Page } from '@playwright/test';
 import { customerPaysPharmacyOrder, hydrated, merchantAtPharmacy, sql, watchErrors } from './helpers';
 
 /** Next to the 24-hour pharmacy in Lujiazui. */
@@ -14,6 +14,44 @@ const DOOR_PNG = Buffer.from(
 async function call(page: Page, fn: string, form: Record<string, string>) {
   const res = await page.request.post(`/api/${fn}`, { form });
   expect(res.status(), `${fn}: ${await res.text()}`).toBe(200);
+}
+
+/** Logs the courier in, starts the shift and accepts offers until the order's stop shows. */
+async function takeOrder(courier: Page, number: string) {
+  await courier.goto('/login');
+  await hydrated(courier);
+  await courier.getByTestId('demo-login-courier').click();
+  await expect(courier.getByTestId('courier-home')).toBeVisible();
+  await hydrated(courier);
+  await courier.getByTestId('go-online').click();
+  await expect(courier.getByTestId('go-offline')).toBeVisible();
+  const ours = courier.getByTestId('stop').filter({ hasText: number });
+  await expect(async () => {
+    const offer = courier.getByTestId('offer').first();
+    if (await offer.isVisible()) {
+      await expect(offer.getByTestId('offer-countdown')).toContainText('s left');
+      await offer.getByTestId('accept-offer').click();
+    }
+    await expect(ours.first()).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 60_000 });
+  return ours;
+}
+
+/** The store (the demo merchant helps at the pharmacy) accepts, picks and packs the order;
+ *  returns the store's page and the label's hand-over code. */
+async function storePacks(browser: Browser, orderId: string) {
+  merchantAtPharmacy();
+  const store = await (await browser.newContext()).newPage();
+  await store.goto('/login');
+  await hydrated(store);
+  await store.getByTestId('demo-login-merchant').click();
+  await store.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await call(store, 'accept_order', { order_id: orderId, prep_min: '5' });
+  for (const product of sql(`select product_id from order_items where order_id = '${orderId}'`).split('\n')) {
+    await call(store, 'tick_pick_line', { order_id: orderId, product_id: product, picked: 'true' });
+  }
+  await call(store, 'mark_order_ready', { order_id: orderId });
+  return { store, code: sql(`select handover_code from orders where id = '${orderId}'`) };
 }
 
 test('dispatch offers a paid order to the courier, who accepts, picks it up with the label code and delivers with the PIN', async ({ page, browser }) => {
@@ -43,24 +81,8 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   const courier = await phone.newPage();
   // Requests fail while the phone is offline: that is the point of the offline step.
   const courierErrors = watchErrors(courier, /422|ERR_INTERNET_DISCONNECTED|Failed to fetch|net::ERR/);
-  await courier.goto('/login');
-  await hydrated(courier);
-  await courier.getByTestId('demo-login-courier').click();
-  await expect(courier.getByTestId('courier-home')).toBeVisible();
-  await hydrated(courier);
-  await courier.getByTestId('go-online').click();
-  await expect(courier.getByTestId('go-offline')).toBeVisible();
-
   // Dispatch offers it (with a countdown); the courier accepts every offer until it is theirs.
-  const ours = courier.getByTestId('stop').filter({ hasText: number });
-  await expect(async () => {
-    const offer = courier.getByTestId('offer').first();
-    if (await offer.isVisible()) {
-      await expect(offer.getByTestId('offer-countdown')).toContainText('s left');
-      await offer.getByTestId('accept-offer').click();
-    }
-    await expect(ours.first()).toBeVisible({ timeout: 1000 });
-  }).toPass({ timeout: 60_000 });
+  const ours = await takeOrder(courier, number);
   await expect(ours.and(courier.locator('[data-kind="pickup"]'))).toHaveCount(1);
   // The route on a map: the store and the door, in plan order.
   await expect(courier.getByTestId('route-map')).toBeVisible();
@@ -68,18 +90,7 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
   expect(await courier.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
 
   // The store (the demo merchant helps at the pharmacy) accepts, picks and packs.
-  merchantAtPharmacy();
-  const store = await (await browser.newContext()).newPage();
-  await store.goto('/login');
-  await hydrated(store);
-  await store.getByTestId('demo-login-merchant').click();
-  await store.waitForURL((u) => !u.pathname.startsWith('/login'));
-  await call(store, 'accept_order', { order_id: orderId, prep_min: '5' });
-  for (const product of sql(`select product_id from order_items where order_id = '${orderId}'`).split('\n')) {
-    await call(store, 'tick_pick_line', { order_id: orderId, product_id: product, picked: 'true' });
-  }
-  await call(store, 'mark_order_ready', { order_id: orderId });
-  const code = sql(`select handover_code from orders where id = '${orderId}'`);
+  const { store, code } = await storePacks(browser, orderId);
   // The store sees the courier coming, on its map and with the time they are due.
   const storeId = sql(`select store_id from orders where id = '${orderId}'`);
   await store.goto(`/merchant/stores/${storeId}/orders`);
@@ -212,33 +223,10 @@ test('nobody answers the door: the courier tries again, then brings the order ba
   });
   const courier = await phone.newPage();
   const courierErrors = watchErrors(courier, /422/);
-  await courier.goto('/login');
-  await hydrated(courier);
-  await courier.getByTestId('demo-login-courier').click();
-  await expect(courier.getByTestId('courier-home')).toBeVisible();
-  await hydrated(courier);
-  await courier.getByTestId('go-online').click();
-  await expect(courier.getByTestId('go-offline')).toBeVisible();
-  const ours = courier.getByTestId('stop').filter({ hasText: number });
-  await expect(async () => {
-    const offer = courier.getByTestId('offer').first();
-    if (await offer.isVisible()) await offer.getByTestId('accept-offer').click();
-    await expect(ours.first()).toBeVisible({ timeout: 1000 });
-  }).toPass({ timeout: 60_000 });
+  const ours = await takeOrder(courier, number);
 
   // Packed, picked up and on the way (the first test covers these steps by hand).
-  merchantAtPharmacy();
-  const store = await (await browser.newContext()).newPage();
-  await store.goto('/login');
-  await hydrated(store);
-  await store.getByTestId('demo-login-merchant').click();
-  await store.waitForURL((u) => !u.pathname.startsWith('/login'));
-  await call(store, 'accept_order', { order_id: orderId, prep_min: '5' });
-  for (const product of sql(`select product_id from order_items where order_id = '${orderId}'`).split('\n')) {
-    await call(store, 'tick_pick_line', { order_id: orderId, product_id: product, picked: 'true' });
-  }
-  await call(store, 'mark_order_ready', { order_id: orderId });
-  const code = sql(`select handover_code from orders where id = '${orderId}'`);
+  const { store, code } = await storePacks(browser, orderId);
   await call(courier, 'courier_pickup', { order_id: orderId, code });
   await call(courier, 'courier_start_delivering', { order_id: orderId });
   const onHand = () => Number(sql(`select sum(s.on_hand) from stock_levels s join order_items i

@@ -32,8 +32,9 @@ test('operations watch the live city, draw a zone and put a storm on it', async 
 
   // Draw a zone: three taps on the map, a name, create.
   const map = page.locator('.city-map');
-  const box = (await map.boundingBox())!;
   for (const [x, y] of [[0.3, 0.3], [0.7, 0.3], [0.5, 0.7]]) {
+    await expect(map).toBeVisible();
+    const box = (await map.boundingBox())!;
     await map.click({ position: { x: box.width * x, y: box.height * y } });
   }
   await expect(page.getByTestId('zone-points')).toContainText('3 so far');

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dispatch;
 pub mod embedded_pg;
+pub mod http;
 pub mod live;
 pub mod loadgen;
 pub mod merchant;

@@ -190,6 +190,25 @@ fn feed(
     })
 }
 
+/// The caller's session token if they work at the store: 401 without a session, 403 for
+/// other roles, 404 for staff of other stores.
+async fn store_staff(
+    state: &AppState,
+    headers: &HeaderMap,
+    store_id: Uuid,
+) -> Result<String, Response> {
+    let token = session_token(state, headers).unwrap_or_default();
+    let user = caller(state, &token).await?;
+    if user.role != Role::Merchant {
+        return Err((StatusCode::FORBIDDEN, "store staff only").into_response());
+    }
+    match app::accounts::db::store_member_role(&state.pool, store_id, user.id).await {
+        Ok(Some(_)) => Ok(token),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "no such store").into_response()),
+        Err(_) => Err((StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response()),
+    }
+}
+
 /// `GET /api/live/stores/{id}`: a `board` event whenever one of the store's orders changes
 /// (or a resync is due). The board re-reads itself on each event, so nothing is replayed.
 /// Store staff only.
@@ -198,19 +217,10 @@ pub async fn store_feed(
     Path(store_id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Response {
-    let token = session_token(&state, &headers).unwrap_or_default();
-    let user = match caller(&state, &token).await {
-        Ok(u) => u,
+    let token = match store_staff(&state, &headers, store_id).await {
+        Ok(t) => t,
         Err(res) => return res,
     };
-    if user.role != Role::Merchant {
-        return (StatusCode::FORBIDDEN, "store staff only").into_response();
-    }
-    match app::accounts::db::store_member_role(&state.pool, store_id, user.id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such store").into_response(),
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
-    }
     let pings = state.live.subscribe_orders();
     let start = (state, token, pings, true);
     let events = stream::unfold(start, move |(state, token, mut pings, first)| async move {
@@ -254,19 +264,10 @@ pub async fn store_couriers_feed(
     Path(store_id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Response {
-    let token = session_token(&state, &headers).unwrap_or_default();
-    let user = match caller(&state, &token).await {
-        Ok(u) => u,
+    let token = match store_staff(&state, &headers, store_id).await {
+        Ok(t) => t,
         Err(res) => return res,
     };
-    if user.role != Role::Merchant {
-        return (StatusCode::FORBIDDEN, "store staff only").into_response();
-    }
-    match app::accounts::db::store_member_role(&state.pool, store_id, user.id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such store").into_response(),
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "try again").into_response(),
-    }
     let feed = Heading {
         positions: state.live.subscribe_positions(),
         orders: state.live.subscribe_orders(),

@@ -12,29 +12,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-fn error(err: &AppError) -> Response {
-    error_with(
-        err,
-        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
-    )
-}
-
-fn error_with(err: &AppError, status: StatusCode) -> Response {
-    let body = serde_json::to_string(err).unwrap_or_else(|_| "{}".into());
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
+use crate::http::{error, error_with, session_user};
 
 /// The caller, if a merchant: 401 without a session, 403 for other roles.
 async fn merchant(state: &AppState, headers: &HeaderMap) -> Result<Uuid, Response> {
-    let name = app::accounts::auth::session_cookie_for(state.settings.secure);
-    let token = app::context::cookie_in(headers, name).unwrap_or_default();
-    if token.is_empty() {
-        return Err(error(&AppError::Unauthorized));
-    }
-    let user = app::accounts::service::user_for_token(&state.pool, &token)
-        .await
-        .map_err(|e| error(&e))?
-        .ok_or_else(|| error(&AppError::Unauthorized))?;
+    let user = session_user(state, headers).await?;
     if user.role != Role::Merchant {
         return Err(error(&AppError::Forbidden));
     }

@@ -3,7 +3,6 @@
 //! Both authorize from the session cookie before reading anything.
 
 use app::accounts::model::Role;
-use app::accounts::service::User;
 use app::dispatch::pod;
 use app::error::AppError;
 use app::state::AppState;
@@ -13,23 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-fn error(err: &AppError) -> Response {
-    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = serde_json::to_string(err).unwrap_or_else(|_| "{}".into());
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
-    let name = app::accounts::auth::session_cookie_for(state.settings.secure);
-    let token = app::context::cookie_in(headers, name).unwrap_or_default();
-    if token.is_empty() {
-        return Err(error(&AppError::Unauthorized));
-    }
-    app::accounts::service::user_for_token(&state.pool, &token)
-        .await
-        .map_err(|e| error(&e))?
-        .ok_or_else(|| error(&AppError::Unauthorized))
-}
+use crate::http::{error, error_with, session_user};
 
 /// `POST /api/courier/orders/{id}/photo`: the photo as the raw body (at most 1 MiB).
 pub async fn upload(
@@ -46,10 +29,10 @@ pub async fn upload(
         return error(&AppError::Forbidden);
     }
     let too_large = || {
-        let e = AppError::request("The photo is larger than 1 MiB: take it again at a lower size.");
-        let mut res = error(&e);
-        *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        res
+        error_with(
+            &AppError::request("The photo is larger than 1 MiB: take it again at a lower size."),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)

@@ -119,9 +119,10 @@ pub fn LiveCityPanel() -> impl IntoView {
     });
     // Leaflet finds its container by id, so the map is made once the page holds the panel
     // (after the first read of the city), and only once.
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
-    let ready = Memo::new(move |_| mounted.get() && last.with(Option::is_some));
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let attached = RwSignal::new(false);
+    Effect::new(move |_| crate::ui::map::show_when_attached(frame, attached));
+    let ready = Memo::new(move |_| attached.get() && last.with(Option::is_some));
     let problem = move || {
         [
             reassign.value().get().and_then(Result::err),
@@ -146,7 +147,7 @@ pub fn LiveCityPanel() -> impl IntoView {
                     {format!("{} couriers on shift · {} open orders · {} zones", c.couriers.len(), c.orders.len(), c.zones.len())}
                 </p>
             })}
-            <div class="map-frame">
+            <div class="map-frame" node_ref=frame>
                 {move || ready.get().then(|| view! { <CityMap last positions draft/> })}
             </div>
             <form class="row new-zone" data-test="new-zone" on:submit=move |ev| {

@@ -29,6 +29,22 @@ pub async fn get_map_tiles() -> Result<MapTiles, AppError> {
     })
 }
 
+/// Sets `shown` once the element is in the document (checked every frame until it is):
+/// Leaflet looks its container up by id, so a map made in a fragment not yet attached (a
+/// suspended or transitioning view) is never drawn.
+pub fn show_when_attached(node: NodeRef<leptos::html::Div>, shown: RwSignal<bool>) {
+    fn check(node: NodeRef<leptos::html::Div>, shown: RwSignal<bool>) {
+        if shown.get_untracked() {
+            return;
+        }
+        match node.get_untracked() {
+            Some(el) if el.is_connected() => shown.set(true),
+            _ => request_animation_frame(move || check(node, shown)),
+        }
+    }
+    check(node, shown);
+}
+
 /// A map to choose a point: click (or tap) to move the marker; `point` follows, and the map
 /// re-centres when `point` changes from elsewhere (e.g. "use my location"). The map exists
 /// only in the browser (Leaflet's handles are thread-local): the server renders its frame.
@@ -199,11 +215,12 @@ pub fn RouteMap(
     #[prop(into)] stops: Signal<Vec<crate::dispatch::model::TaskStop>>,
     here: RwSignal<Option<(f64, f64)>>,
 ) -> impl IntoView {
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let attached = RwSignal::new(false);
+    Effect::new(move |_| show_when_attached(frame, attached));
     view! {
-        <div class="map-frame" data-test="route-map">
-            {move || mounted.get().then(|| view! { <RouteLeaflet stops here/> })}
+        <div class="map-frame" data-test="route-map" node_ref=frame>
+            {move || attached.get().then(|| view! { <RouteLeaflet stops here/> })}
         </div>
     }
 }
@@ -287,8 +304,9 @@ pub fn StoreCouriersMap(store_id: uuid::Uuid) -> impl IntoView {
 
     use crate::dispatch::model::{MapPoint, StoreCouriers};
 
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let attached = RwSignal::new(false);
+    Effect::new(move |_| show_when_attached(frame, attached));
     let view_of = RwSignal::new(None::<StoreCouriers>);
     let moved = RwSignal::new(HashMap::<uuid::Uuid, (f64, f64)>::new());
     Effect::new(move |_| {
@@ -318,7 +336,7 @@ pub fn StoreCouriersMap(store_id: uuid::Uuid) -> impl IntoView {
     });
     // One map while anyone is coming (not re-made on each list).
     let shown = Memo::new(move |_| {
-        mounted.get() && view_of.with(|v| v.as_ref().is_some_and(|v| !v.couriers.is_empty()))
+        attached.get() && view_of.with(|v| v.as_ref().is_some_and(|v| !v.couriers.is_empty()))
     });
     view! {
         <section class="card store-couriers" data-test="store-couriers">
@@ -335,7 +353,9 @@ pub fn StoreCouriersMap(store_id: uuid::Uuid) -> impl IntoView {
                     </li>
                 }).collect_view())}
             </ul>
-            {move || shown.get().then(|| view! { <StoreCouriersLeaflet view_of moved/> })}
+            <div node_ref=frame>
+                {move || shown.get().then(|| view! { <StoreCouriersLeaflet view_of moved/> })}
+            </div>
         </section>
     }
 }
