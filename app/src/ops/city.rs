@@ -123,6 +123,15 @@ pub fn LiveCityPanel() -> impl IntoView {
     let attached = RwSignal::new(false);
     Effect::new(move |_| crate::ui::map::show_when_attached(frame, attached));
     let ready = Memo::new(move |_| attached.get() && last.with(Option::is_some));
+    // The board and the zone forms keep their rows (and what is typed in them) while the
+    // city is re-read: only rows whose order or zone changed are made again.
+    let board_orders =
+        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.orders.clone()).unwrap_or_default()));
+    let board_couriers = Memo::new(move |_| {
+        last.with(|c| c.as_ref().map(|c| c.couriers.clone()).unwrap_or_default())
+    });
+    let board_zones =
+        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.zones.clone()).unwrap_or_default()));
     let problem = move || {
         [
             reassign.value().get().and_then(Result::err),
@@ -164,10 +173,8 @@ pub fn LiveCityPanel() -> impl IntoView {
                 <button type="button" data-test="clear-zone" on:click=move |_| draft.set(Vec::new())>"Clear 清除"</button>
             </form>
             <p class="muted legend">"● free 空闲 (green) · ● on a task 配送中 (orange) · ■ order < 15 min (blue), < 30 min (amber), later (red)"</p>
-            {move || last.get().map(|c| view! {
-                <DispatchBoard orders=c.orders couriers=c.couriers reassign/>
-                <ZoneConditions zones=c.zones set_condition end_condition/>
-            }.into_any())}
+            <DispatchBoard orders=board_orders couriers=board_couriers reassign/>
+            <ZoneConditions zones=board_zones set_condition end_condition/>
         </section>
     }
     .into_any()
@@ -253,48 +260,76 @@ fn zone_colour(z: &ZoneView) -> &'static str {
 
 #[component]
 fn DispatchBoard(
-    orders: Vec<OrderDot>,
-    couriers: Vec<CourierDot>,
+    orders: Memo<Vec<OrderDot>>,
+    couriers: Memo<Vec<CourierDot>>,
     reassign: ServerAction<ReassignOrder>,
 ) -> impl IntoView {
     let page = RwSignal::new(0usize);
-    let pages = orders.len().div_ceil(BOARD_PAGE).max(1);
-    let orders = StoredValue::new(orders);
-    let couriers = StoredValue::new(couriers);
+    let pages = Memo::new(move |_| orders.with(|o| o.len().div_ceil(BOARD_PAGE).max(1)));
+    // Fewer orders than before: stay on a page that exists.
+    Effect::new(move |_| {
+        if page.get() >= pages.get() {
+            page.set(pages.get() - 1);
+        }
+    });
+    let shown = move || {
+        orders.with(|all| {
+            all.iter()
+                .skip(page.get() * BOARD_PAGE)
+                .take(BOARD_PAGE)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
     view! {
         <h3>"Dispatch board 调度台"</h3>
-        {move || orders.with_value(|o| o.is_empty()).then(|| view! {
+        {move || orders.with(Vec::is_empty).then(|| view! {
             <p class="muted">"No open delivery orders."</p>
         })}
         <ul class="rows dispatch-board" data-test="dispatch-board">
-            {move || orders.with_value(|all| {
-                all.iter().skip(page.get() * BOARD_PAGE).take(BOARD_PAGE).cloned()
-                    .map(|o| board_row(o, couriers.get_value(), reassign)).collect_view()
-            })}
+            <For each=shown key=|o| (o.id, o.courier_id, o.status) let:o>
+                {board_row(o, orders, couriers, reassign)}
+            </For>
         </ul>
-        {(pages > 1).then(|| view! {
+        {move || (pages.get() > 1).then(|| view! {
             <nav class="pager" aria-label="Board pages">
                 <button type="button" disabled=move || page.get() == 0
                     on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>
-                <span>{move || format!("Page {} of {pages}", page.get() + 1)}</span>
-                <button type="button" disabled=move || page.get() + 1 >= pages
+                <span>{move || format!("Page {} of {}", page.get() + 1, pages.get())}</span>
+                <button type="button" disabled=move || page.get() + 1 >= pages.get()
                     on:click=move |_| page.update(|p| *p += 1)>"Next →"</button>
             </nav>
         })}
     }
+    .into_any()
 }
 
 fn board_row(
     o: OrderDot,
-    couriers: Vec<CourierDot>,
+    orders: Memo<Vec<OrderDot>>,
+    couriers: Memo<Vec<CourierDot>>,
     reassign: ServerAction<ReassignOrder>,
 ) -> impl IntoView {
     let order_id = o.id;
+    let holder = o.courier_id;
     let choice = RwSignal::new(None::<Uuid>);
+    // The age goes on while the row stays.
+    let age = move || {
+        orders.with(|all| {
+            all.iter()
+                .find(|x| x.id == order_id)
+                .map_or(o.age_min, |x| x.age_min)
+        })
+    };
+    let age_class = move || match age() {
+        ..15 => "age-fresh",
+        15..30 => "age-ageing",
+        _ => "age-late",
+    };
     view! {
-        <li data-test="board-order" data-number=o.number.clone() class=format!("age-{}", o.age_class())>
+        <li data-test="board-order" data-number=o.number.clone() class=age_class>
             <strong>{o.number.clone()}</strong>
-            <span class="muted">{format!(" · {} · {} min · {}", o.store_name, o.age_min, o.status.label())}</span>
+            <span class="muted">{move || format!(" · {} · {} min · {}", o.store_name, age(), o.status.label())}</span>
             <span data-test="board-courier">{format!(" · {}", o.courier_name.clone().unwrap_or_else(|| "unassigned 未分配".into()))}</span>
             <form class="row" on:submit=move |ev| {
                 ev.prevent_default();
@@ -305,71 +340,92 @@ fn board_row(
                 <select data-test="reassign-courier" aria-label="Courier" on:change=move |ev| {
                     choice.set(Uuid::parse_str(&event_target_value(&ev)).ok());
                 }>
-                    <option value="">"Move to… 改派给"</option>
-                    {couriers.into_iter().filter(|c| Some(c.id) != o.courier_id).map(|c| view! {
-                        <option value=c.id.to_string()>{format!("{} ({} open)", c.name, c.load)}</option>
+                    <option value="" selected=move || choice.get().is_none()>"Move to… 改派给"</option>
+                    {move || couriers.get().into_iter().filter(|c| Some(c.id) != holder).map(|c| {
+                        let id = c.id;
+                        view! {
+                            <option value=id.to_string() selected=move || choice.get() == Some(id)>
+                                {format!("{} ({} open)", c.name, c.load)}</option>
+                        }
                     }).collect_view()}
                 </select>
                 <button type="submit" data-test="reassign">"Reassign 改派"</button>
             </form>
         </li>
     }
+    .into_any()
 }
 
 #[component]
 fn ZoneConditions(
-    zones: Vec<ZoneView>,
+    zones: Memo<Vec<ZoneView>>,
     set_condition: ServerAction<SetZoneCondition>,
     end_condition: ServerAction<EndZoneCondition>,
 ) -> impl IntoView {
     view! {
         <h3>"Zones 区域"</h3>
         <ul class="rows" data-test="zones">
-            {zones.into_iter().map(|z| {
-                let zone_id = z.id;
-                let kind = RwSignal::new(CONDITION_KINDS[0].to_string());
-                let multiplier = RwSignal::new("1.5".to_string());
-                let surcharge = RwSignal::new("3".to_string());
-                let hours = RwSignal::new("2".to_string());
-                let now = z.condition.as_ref().map(|c| format!(
-                    "{} · travel ×{:.1} · +¥{:.2}", c.kind, c.travel_multiplier, c.surcharge_fen as f64 / 100.0));
-                let end = z.condition.as_ref().map(|c| c.id);
-                view! {
-                    <li data-test="zone" data-name=z.name.clone()>
-                        <strong>{z.name.clone()}</strong>
-                        <span data-test="zone-condition">{format!(" · {}", now.unwrap_or_else(|| "normal 正常".into()))}</span>
-                        {end.map(|condition_id| view! {
-                            <button type="button" data-test="end-condition"
-                                on:click=move |_| { end_condition.dispatch(EndZoneCondition { condition_id }); }>
-                                "End 结束"</button>
-                        })}
-                        <form class="row" on:submit=move |ev| {
-                            ev.prevent_default();
-                            // Bad numbers reach the server as out-of-range values and come back
-                            // with its message.
-                            set_condition.dispatch(SetZoneCondition {
-                                zone_id,
-                                kind: kind.get_untracked(),
-                                travel_multiplier: multiplier.get_untracked().trim().parse().unwrap_or(f64::NAN),
-                                surcharge_fen: (surcharge.get_untracked().trim().parse::<f64>().unwrap_or(-1.0) * 100.0).round() as i64,
-                                hours: hours.get_untracked().trim().parse().unwrap_or(0),
-                            });
-                        }>
-                            <select data-test="condition-kind" aria-label="Condition"
-                                on:change=move |ev| kind.set(event_target_value(&ev))>
-                                {CONDITION_KINDS.iter().map(|k| view! { <option value=*k>{*k}</option> }).collect_view()}
-                            </select>
-                            <label>"×" <input data-test="condition-multiplier" inputmode="decimal" size="3"
-                                prop:value=multiplier on:input=move |ev| multiplier.set(event_target_value(&ev))/></label>
-                            <label>"+¥" <input data-test="condition-surcharge" inputmode="decimal" size="3"
-                                prop:value=surcharge on:input=move |ev| surcharge.set(event_target_value(&ev))/></label>
-                            <label><input data-test="condition-hours" inputmode="numeric" size="2"
-                                prop:value=hours on:input=move |ev| hours.set(event_target_value(&ev))/> " h"</label>
-                            <button type="submit" data-test="set-condition">"Set 设置"</button>
-                        </form>
-                    </li>
-                }
-            }).collect_view()}
+            <For each=move || zones.get() key=|z| (z.id, z.condition.as_ref().map(|c| c.id)) let:z>
+                {zone_row(z, set_condition, end_condition)}
+            </For>
         </ul>
     }
+    .into_any()
+}
+
+fn zone_row(
+    z: ZoneView,
+    set_condition: ServerAction<SetZoneCondition>,
+    end_condition: ServerAction<EndZoneCondition>,
+) -> impl IntoView {
+    let zone_id = z.id;
+    let kind = RwSignal::new(CONDITION_KINDS[0].to_string());
+    let multiplier = RwSignal::new("1.5".to_string());
+    let surcharge = RwSignal::new("3".to_string());
+    let hours = RwSignal::new("2".to_string());
+    let now = z.condition.as_ref().map(|c| {
+        format!(
+            "{} · travel ×{:.1} · +¥{:.2}",
+            c.kind,
+            c.travel_multiplier,
+            c.surcharge_fen as f64 / 100.0
+        )
+    });
+    let end = z.condition.as_ref().map(|c| c.id);
+    view! {
+        <li data-test="zone" data-name=z.name.clone()>
+            <strong>{z.name.clone()}</strong>
+            <span data-test="zone-condition">{format!(" · {}", now.unwrap_or_else(|| "normal 正常".into()))}</span>
+            {end.map(|condition_id| view! {
+                <button type="button" data-test="end-condition"
+                    on:click=move |_| { end_condition.dispatch(EndZoneCondition { condition_id }); }>
+                    "End 结束"</button>
+            })}
+            <form class="row" on:submit=move |ev| {
+                ev.prevent_default();
+                // Bad numbers reach the server as out-of-range values and come back with its
+                // message.
+                set_condition.dispatch(SetZoneCondition {
+                    zone_id,
+                    kind: kind.get_untracked(),
+                    travel_multiplier: multiplier.get_untracked().trim().parse().unwrap_or(f64::NAN),
+                    surcharge_fen: (surcharge.get_untracked().trim().parse::<f64>().unwrap_or(-1.0) * 100.0).round() as i64,
+                    hours: hours.get_untracked().trim().parse().unwrap_or(0),
+                });
+            }>
+                <select data-test="condition-kind" aria-label="Condition"
+                    on:change=move |ev| kind.set(event_target_value(&ev))>
+                    {CONDITION_KINDS.iter().map(|k| view! { <option value=*k>{*k}</option> }).collect_view()}
+                </select>
+                <label>"×" <input data-test="condition-multiplier" inputmode="decimal" size="3"
+                    prop:value=multiplier on:input=move |ev| multiplier.set(event_target_value(&ev))/></label>
+                <label>"+¥" <input data-test="condition-surcharge" inputmode="decimal" size="3"
+                    prop:value=surcharge on:input=move |ev| surcharge.set(event_target_value(&ev))/></label>
+                <label><input data-test="condition-hours" inputmode="numeric" size="2"
+                    prop:value=hours on:input=move |ev| hours.set(event_target_value(&ev))/> " h"</label>
+                <button type="submit" data-test="set-condition">"Set 设置"</button>
+            </form>
+        </li>
+    }
+    .into_any()
 }

@@ -33,8 +33,9 @@ pub fn OpsHome() -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <Pager page=o.couriers base="/ops".to_string()/>
-                {move || mounted.get().then(|| view! { <super::city::LiveCityPanel/> })}
             </section>
         })}
+        // Outside the overview's Suspense: re-reading the overview never re-makes the map.
+        {move || mounted.get().then(|| view! { <super::city::LiveCityPanel/> })}
     }
 }
