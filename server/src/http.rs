@@ -4,6 +4,7 @@
 use app::accounts::service::User;
 use app::error::AppError;
 use app::state::AppState;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -32,4 +33,17 @@ pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<User,
         .await
         .map_err(|e| error(&e))?
         .ok_or_else(|| error(&AppError::Unauthorized))
+}
+
+/// The request body if it is at most `max` bytes (refused from its declared length before
+/// reading when it says more); `None` when larger.
+pub async fn body_up_to(headers: &HeaderMap, body: Body, max: usize) -> Option<Bytes> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return None;
+    }
+    axum::body::to_bytes(body, max).await.ok()
 }

@@ -20,6 +20,24 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+/// Server-sent events with a comment every 15 s, so proxies keep the connection open.
+fn serve(events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// A feed that makes its events one at a time; `None` ends the stream.
+trait LiveFeed: Send + 'static {
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Event>> + Send;
+}
+
+fn serve_feed(feed: impl LiveFeed) -> Response {
+    serve(stream::unfold(feed, |mut f| async move {
+        f.next().await.map(|ev| (Ok::<_, Infallible>(ev), f))
+    }))
+}
+
 #[derive(Deserialize)]
 pub struct After {
     after: Option<i64>,
@@ -84,9 +102,7 @@ pub async fn order_feed(
         .and_then(|v| v.parse().ok())
         .or(q.after)
         .unwrap_or(0);
-    Sse::new(feed(state, token, order_id, last_event_id))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+    serve(feed(state, token, order_id, last_event_id))
 }
 
 struct Feed {
@@ -250,9 +266,7 @@ pub async fn store_feed(
         let ev = Event::default().event("board").data("changed");
         Some((Ok::<_, Infallible>(ev), (state, token, pings, false)))
     });
-    Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+    serve(events)
 }
 
 /// `GET /api/live/stores/{id}/couriers`: the couriers coming to the store for its orders. A
@@ -277,11 +291,7 @@ pub async fn store_couriers_feed(
         couriers: Vec::new(),
         stale: true,
     };
-    Sse::new(stream::unfold(feed, |mut f| async move {
-        f.next().await.map(|ev| (Ok::<_, Infallible>(ev), f))
-    }))
-    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-    .into_response()
+    serve_feed(feed)
 }
 
 struct Heading {
@@ -296,7 +306,7 @@ struct Heading {
     stale: bool,
 }
 
-impl Heading {
+impl LiveFeed for Heading {
     async fn next(&mut self) -> Option<Event> {
         loop {
             if self.stale {
@@ -386,11 +396,7 @@ pub async fn courier_feed(
         queue: VecDeque::new(),
         started: false,
     };
-    Sse::new(stream::unfold(follow, |mut f| async move {
-        f.next().await.map(|ev| (Ok::<_, Infallible>(ev), f))
-    }))
-    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-    .into_response()
+    serve_feed(follow)
 }
 
 struct Follow {
@@ -406,7 +412,7 @@ struct Follow {
     started: bool,
 }
 
-impl Follow {
+impl LiveFeed for Follow {
     async fn next(&mut self) -> Option<Event> {
         if !self.started {
             self.started = true;
@@ -455,7 +461,9 @@ impl Follow {
             }
         }
     }
+}
 
+impl Follow {
     /// Where the visible courier is now, or that there is none to see.
     async fn announce(&mut self) {
         let Some(courier) = self.courier else {
@@ -506,11 +514,7 @@ pub async fn ops_feed(State(state): State<AppState>, headers: HeaderMap) -> Resp
         last_orders: tokio::time::Instant::now() - City::ORDERS_EVERY,
         last_session_check: tokio::time::Instant::now(),
     };
-    Sse::new(stream::unfold(city, |mut c| async move {
-        c.next().await.map(|ev| (Ok::<_, Infallible>(ev), c))
-    }))
-    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-    .into_response()
+    serve_feed(city)
 }
 
 struct City {
@@ -526,7 +530,9 @@ struct City {
 
 impl City {
     const ORDERS_EVERY: Duration = Duration::from_secs(1);
+}
 
+impl LiveFeed for City {
     async fn next(&mut self) -> Option<Event> {
         loop {
             // Logging out ends the stream (checked every 20 s: positions come too often to

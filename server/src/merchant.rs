@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::http::{error, error_with, session_user};
+use crate::http::{body_up_to, error, error_with, session_user};
 
 /// The caller, if a merchant: 401 without a session, 403 for other roles.
 async fn merchant(state: &AppState, headers: &HeaderMap) -> Result<Uuid, Response> {
@@ -62,14 +62,7 @@ pub async fn upload_image(
             StatusCode::PAYLOAD_TOO_LARGE,
         )
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > media::MAX_IMAGE_BYTES) {
-        return too_large();
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, media::MAX_IMAGE_BYTES + 1).await else {
+    let Some(bytes) = body_up_to(&headers, body, media::MAX_IMAGE_BYTES).await else {
         return too_large();
     };
     let (file, _) = match media::image_file_name(&bytes) {

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::http::{error, error_with, session_user};
+use crate::http::{body_up_to, error, error_with, session_user};
 
 /// `POST /api/courier/orders/{id}/photo`: the photo as the raw body (at most 1 MiB).
 pub async fn upload(
@@ -34,19 +34,9 @@ pub async fn upload(
             StatusCode::PAYLOAD_TOO_LARGE,
         )
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > pod::MAX_PHOTO_BYTES) {
-        return too_large();
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, pod::MAX_PHOTO_BYTES + 1).await else {
+    let Some(bytes) = body_up_to(&headers, body, pod::MAX_PHOTO_BYTES).await else {
         return too_large();
     };
-    if bytes.len() > pod::MAX_PHOTO_BYTES {
-        return too_large();
-    }
     match pod::save_photo(&state.pool, user.id, order_id, &bytes).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(&e),

@@ -12,7 +12,7 @@ use super::api::{CreateZone, EndZoneCondition, SetZoneCondition, live_city};
 use super::model::{CONDITION_KINDS, CourierDot, LiveCity, OrderDot, ZoneView};
 use crate::dispatch::api::ReassignOrder;
 use crate::dispatch::model::MapPoint;
-use crate::ui::map::{CITY_CENTER, get_map_tiles};
+use crate::ui::map::{CITY_CENTER, Tiles};
 
 /// Orders on one page of the dispatch board.
 const BOARD_PAGE: usize = 10;
@@ -62,20 +62,12 @@ pub fn LiveCityPanel() -> impl IntoView {
             }
         }
     };
-    // The shift state each courier has on the map now: another state means a new read.
-    let states = StoredValue::new(HashMap::<Uuid, String>::new());
     let moved = position_of.clone();
     Effect::new(move |_| {
         if let Some(Ok(c)) = city.get() {
             for d in &c.couriers {
                 position_of(d.id, (d.lat, d.lng));
             }
-            states.set_value(
-                c.couriers
-                    .iter()
-                    .map(|d| (d.id, d.status.clone()))
-                    .collect(),
-            );
             last.set(Some(c));
         }
     });
@@ -100,13 +92,20 @@ pub fn LiveCityPanel() -> impl IntoView {
                 let Ok(m) = serde_json::from_str::<Moved>(&data) else {
                     return;
                 };
-                let known = states.with_value(|s| match (s.get(&m.id), &m.status) {
+                // The shift state the courier has on the map now: another state means a new
+                // read of the city.
+                let was = last.with_untracked(|c| {
+                    c.as_ref()
+                        .and_then(|c| c.couriers.iter().find(|d| d.id == m.id))
+                        .map(|d| d.status.clone())
+                });
+                let known = match (was, &m.status) {
                     // Off shift and not on the map: nothing to draw.
                     (None, Some(now)) if now == "offline" => true,
                     (None, _) => false,
-                    (Some(was), Some(now)) => was == now,
+                    (Some(was), Some(now)) => &was == now,
                     (Some(_), None) => true,
-                });
+                };
                 if known {
                     position_of(m.id, (m.at.lat, m.at.lng));
                 } else {
@@ -190,7 +189,6 @@ fn CityMap(
         let ll = ev.lat_lng();
         draft.update(|d| d.push([ll.lat(), ll.lng()]));
     });
-    let tiles = LocalResource::new(get_map_tiles);
     let couriers = Memo::new(move |_| {
         last.with(|c| c.as_ref().map(|c| c.couriers.clone()).unwrap_or_default())
     });
@@ -205,11 +203,7 @@ fn CityMap(
     };
     view! {
         <MapContainer class="map city-map" center=Position::new(CITY_CENTER.0, CITY_CENTER.1) zoom=13.0 events>
-            <Suspense>
-                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
-                    <TileLayer url=url attribution=t.attribution/>
-                }))}
-            </Suspense>
+            <Tiles/>
             <For each=move || zones.get() key=|z| (z.id, z.condition.as_ref().map(|c| c.id)) let:z>
                 <Polygon positions=to_positions(&z.polygon) color=zone_colour(&z).to_string()
                     fill_opacity=Some(0.12) weight=Some(2.0)/>

@@ -29,6 +29,20 @@ pub async fn get_map_tiles() -> Result<MapTiles, AppError> {
     })
 }
 
+/// The configured tiles under a map's pins (none when `SONGDA_TILE_URL` is `none`); placed
+/// inside a `MapContainer`.
+#[component]
+pub fn Tiles() -> impl IntoView {
+    let tiles = LocalResource::new(get_map_tiles);
+    view! {
+        <Suspense>
+            {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
+                <TileLayer url=url attribution=t.attribution/>
+            }))}
+        </Suspense>
+    }
+}
+
 /// Sets `shown` once the element is in the document (checked every frame until it is):
 /// Leaflet looks its container up by id, so a map made in a fragment not yet attached (a
 /// suspended or transitioning view) is never drawn.
@@ -65,7 +79,6 @@ pub fn PointPicker(
 
 #[component]
 fn PickerMap(point: RwSignal<Option<(f64, f64)>>, on_pick: Callback<(f64, f64)>) -> impl IntoView {
-    let tiles = LocalResource::new(get_map_tiles);
     let (map, set_map) = create_map_signal();
     let start = point.get_untracked().unwrap_or(CITY_CENTER);
     Effect::new(move |_| {
@@ -83,11 +96,7 @@ fn PickerMap(point: RwSignal<Option<(f64, f64)>>, on_pick: Callback<(f64, f64)>)
     };
     view! {
         <MapContainer class="map" center=Position::new(start.0, start.1) zoom=15.0 map=set_map events=events>
-            <Suspense>
-                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
-                    <TileLayer url=url attribution=t.attribution/>
-                }))}
-            </Suspense>
+            <Tiles/>
             <Marker position=marker_at/>
         </MapContainer>
     }
@@ -163,7 +172,6 @@ fn TrackingLeaflet(
     t: crate::dispatch::model::OrderTracking,
     courier: RwSignal<Option<(f64, f64)>>,
 ) -> impl IntoView {
-    let tiles = LocalResource::new(get_map_tiles);
     let (map, set_map) = create_map_signal();
     let store = (t.store.lat, t.store.lng);
     let door = t.destination.map_or(store, |d| (d.lat, d.lng));
@@ -189,11 +197,7 @@ fn TrackingLeaflet(
     let pin = |name: &str| Some(format!("/icons/pin-{name}.svg"));
     view! {
         <MapContainer class="map" center=Position::new(door.0, door.1) zoom=14.0 map=set_map>
-            <Suspense>
-                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
-                    <TileLayer url=url attribution=t.attribution/>
-                }))}
-            </Suspense>
+            <Tiles/>
             <Marker position=Position::new(store.0, store.1) icon_url=pin("store") icon_size=Some((22.0, 22.0))
                 title=t.store_name.clone()/>
             <Marker position=Position::new(door.0, door.1) icon_url=pin("door") icon_size=Some((22.0, 22.0))
@@ -232,7 +236,6 @@ fn RouteLeaflet(
 ) -> impl IntoView {
     use crate::dispatch::model::StopKind;
 
-    let tiles = LocalResource::new(get_map_tiles);
     let (map, set_map) = create_map_signal();
     let points =
         Memo::new(move |_| stops.with(|s| s.iter().map(|s| (s.lat, s.lng)).collect::<Vec<_>>()));
@@ -271,11 +274,7 @@ fn RouteLeaflet(
         .unwrap_or(CITY_CENTER);
     view! {
         <MapContainer class="map route-map" center=Position::new(start.0, start.1) zoom=14.0 map=set_map>
-            <Suspense>
-                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
-                    <TileLayer url=url attribution=t.attribution/>
-                }))}
-            </Suspense>
+            <Tiles/>
             <Polyline positions=line color="#1971c2".to_string() weight=Some(3.0) dash_array="6 6".to_string()/>
             <For each=numbered key=|(i, s)| (*i, s.order_id, s.kind, s.lat.to_bits(), s.lng.to_bits()) let:item>
                 {
@@ -365,7 +364,6 @@ fn StoreCouriersLeaflet(
     view_of: RwSignal<Option<crate::dispatch::model::StoreCouriers>>,
     moved: RwSignal<std::collections::HashMap<uuid::Uuid, (f64, f64)>>,
 ) -> impl IntoView {
-    let tiles = LocalResource::new(get_map_tiles);
     let (map, set_map) = create_map_signal();
     let store = view_of
         .with_untracked(|v| v.as_ref().map(|v| (v.store.lat, v.store.lng)))
@@ -386,11 +384,7 @@ fn StoreCouriersLeaflet(
     });
     view! {
         <MapContainer class="map" center=Position::new(store.0, store.1) zoom=14.0 map=set_map>
-            <Suspense>
-                {move || tiles.get().and_then(|t| t.ok()).and_then(|t| t.url.map(|url| view! {
-                    <TileLayer url=url attribution=t.attribution/>
-                }))}
-            </Suspense>
+            <Tiles/>
             <Marker position=Position::new(store.0, store.1) icon_url=Some("/icons/pin-store.svg".to_string())
                 icon_size=Some((22.0, 22.0)) title="The store 门店".to_string()/>
             <For each=move || couriers.get() key=|c| c.id let:c>
