@@ -344,6 +344,13 @@ pub fn for_each_insertion(
                 cur = route.start[j];
             }
             let next = nodes[j + 1];
+            let detour = delta_p + p.t(k, de) + p.t(de, next) - p.t(k, next);
+            if detour >= cutoff.get() {
+                // Dearer than an insertion already found: only the schedule walk goes on.
+                prev = k;
+                prev_svc = p.service[k];
+                continue;
+            }
             let sd = (cur + p.service[k] + p.t(k, de)).max(ready_d);
             if sd > due_d + EPS {
                 break;
@@ -355,7 +362,7 @@ pub fn for_each_insertion(
                 arr.max(p.ready[next])
             };
             if sn <= route.latest[j + 1] + EPS {
-                found(i, j, delta_p + p.t(k, de) + p.t(de, next) - p.t(k, next));
+                found(i, j, detour);
             }
             prev = k;
             prev_svc = p.service[k];

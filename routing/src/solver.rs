@@ -1,7 +1,8 @@
 //! The anytime solver: regret insertion to build a plan, then adaptive large neighbourhood
 //! search (ruin and recreate with simulated-annealing acceptance). For the classic benchmark
-//! (`minimize_vehicles`) a guided ejection search first removes whole routes, then the fleet
-//! stays fixed while distance is minimized.
+//! (`minimize_vehicles`) a guided ejection search first removes whole routes (down to a lower
+//! bound from capacity and working hours), then the fleet stays fixed while distance is
+//! minimized; a few independent starts share the time and the best is kept.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,9 @@ pub struct SolveOptions {
     /// Benchmark mode: what an order left out costs the search (not the best plan), in
     /// average order costs; 0 forbids leaving orders out.
     pub search_out_penalty: f64,
+    /// Benchmark mode: independent starts sharing the time (each removes routes, then
+    /// shortens); the best one is kept.
+    pub tickets: u32,
 }
 
 impl Default for SolveOptions {
@@ -41,6 +45,7 @@ impl Default for SolveOptions {
             start_temperature: 0.3,
             end_temperature: 0.003,
             search_out_penalty: 2.0,
+            tickets: 3,
         }
     }
 }
@@ -99,47 +104,131 @@ pub fn solve(
     let mut rng = Rng::new(opts.seed);
     let mut sol = initial.unwrap_or_else(|| Solution::empty(p));
     let open_new = true;
-    regret_insert(p, &mut sol, &mut rng, 2, open_new, 0.0);
+    regret_insert(p, &mut sol, &mut rng, 2, open_new, 0.0, None);
     report(p, &sol, "construct", &budget, progress);
 
     let mut search = Search::new(p);
     if p.objective.minimize_vehicles {
-        let fleet_deadline = opts.time_limit.mul_f64(opts.fleet_share.clamp(0.0, 1.0));
-        // Distance search first for a short while gives the route removal a better start.
-        let warm = Budget {
-            start: budget.start,
-            limit: fleet_deadline.mul_f64(0.1),
-            max_iterations: opts.max_iterations / 10,
-            iterations: 0,
-        };
-        let mut warm = warm;
-        sol = search.run(p, opts, sol, &mut warm, &mut rng, false, progress);
-        budget.iterations += warm.iterations;
-        let mut fleet = Budget {
-            start: budget.start,
-            limit: fleet_deadline,
-            max_iterations: if opts.max_iterations == u64::MAX {
-                u64::MAX
-            } else {
-                (opts.max_iterations as f64 * opts.fleet_share) as u64
-            },
-            iterations: budget.iterations,
-        };
-        sol = minimize_fleet(p, sol, opts.fleet_attempts, &mut fleet, &mut rng, progress);
-        budget.iterations = fleet.iterations;
-        report(p, &sol, "fleet", &budget, progress);
+        let sol = fleet_first(p, sol, opts, &mut budget, &mut search, &mut rng, progress);
+        report(p, &sol, "done", &budget, progress);
+        return sol;
     }
-    let sol = search.run(
-        p,
-        opts,
-        sol,
-        &mut budget,
-        &mut rng,
-        !p.objective.minimize_vehicles,
-        progress,
-    );
+    let sol = search.run(p, opts, sol, &mut budget, &mut rng, true, progress);
     report(p, &sol, "done", &budget, progress);
     sol
+}
+
+/// The classic benchmark's pipeline, run as several independent attempts ("tickets") that
+/// share the budget: each builds a plan, removes routes and then shortens the routes it
+/// kept. Where a tight fleet's plan ends up depends mostly on which plan the route removal
+/// happened to leave (one instance: 3757 with one seed, 3098 with another, the search
+/// staying where it started), so a few fresh starts beat one long search. The best ticket
+/// wins (fewest vehicles, then distance).
+fn fleet_first(
+    p: &Problem,
+    constructed: Solution,
+    opts: &SolveOptions,
+    budget: &mut Budget,
+    search: &mut Search,
+    rng: &mut Rng,
+    progress: &mut dyn FnMut(&Progress),
+) -> Solution {
+    let tickets = opts.tickets.max(1);
+    let mut best: Option<Solution> = None;
+    // A ticket still finding better plans late in its time keeps the next share instead of
+    // a fresh start (long routes improve slowly; short ones stall and need new starts).
+    let mut going: Option<Solution> = None;
+    for t in 0..tickets {
+        let left = tickets - t;
+        let now = budget.elapsed();
+        if t > 0 && now >= budget.limit {
+            break;
+        }
+        let remaining = budget.limit.saturating_sub(now);
+        let share = remaining / left;
+        // Iteration caps (reproducible runs) are split like the time.
+        let it0 = budget.iterations;
+        let iter_share = budget.max_iterations.saturating_sub(it0) / left as u64;
+        let unlimited = budget.max_iterations == u64::MAX;
+        let iter_at = |f: f64| {
+            if unlimited {
+                u64::MAX
+            } else {
+                it0 + (iter_share as f64 * f) as u64
+            }
+        };
+        let (sol, distance_from, run_opts) = if let Some(sol) = going.take() {
+            let cooler = SolveOptions {
+                start_temperature: opts.start_temperature * 0.3,
+                ..opts.clone()
+            };
+            (sol, now, cooler)
+        } else {
+            let mut sol = if t == 0 {
+                constructed.clone()
+            } else {
+                let mut s = Solution::empty(p);
+                regret_insert(p, &mut s, rng, 2, true, 0.0, None);
+                s
+            };
+            // Route removal may use up to `fleet_share` of what is left, not only this ticket's
+            // share: reaching the fleet matters more than distance.
+            let fleet_deadline = now + remaining.mul_f64(opts.fleet_share.clamp(0.0, 1.0));
+            // Distance search first for a short while gives the route removal a better start.
+            let mut warm = Budget {
+                start: budget.start,
+                limit: now + share.mul_f64(opts.fleet_share * 0.1),
+                max_iterations: iter_at(0.05),
+                iterations: budget.iterations,
+            };
+            sol = search.run(p, opts, sol, &mut warm, rng, false, progress);
+            let mut fleet = Budget {
+                start: budget.start,
+                limit: fleet_deadline,
+                max_iterations: iter_at(opts.fleet_share),
+                iterations: warm.iterations,
+            };
+            // Later starts only need to reach the fleet of the best so far.
+            let floor = best.as_ref().map_or(0, |b| b.used_vehicles());
+            sol = minimize_fleet(
+                p,
+                sol,
+                opts.fleet_attempts,
+                floor,
+                &mut fleet,
+                rng,
+                progress,
+            );
+            budget.iterations = fleet.iterations;
+            report(p, &sol, "fleet", budget, progress);
+            if let Some(b) = &best
+                && (sol.unassigned.len(), sol.used_vehicles())
+                    > (b.unassigned.len(), b.used_vehicles())
+            {
+                // This start did not reach the fleet of an earlier one: no point in shortening it.
+                continue;
+            }
+            (sol, fleet.elapsed(), opts.clone())
+        };
+        let end = (now + share)
+            .max(distance_from + share / 2)
+            .min(budget.limit);
+        let mut distance = Budget {
+            start: budget.start,
+            limit: end,
+            max_iterations: iter_at(1.0),
+            iterations: budget.iterations,
+        };
+        let sol = search.run(p, &run_opts, sol, &mut distance, rng, false, progress);
+        budget.iterations = distance.iterations;
+        if search.improved_at >= 0.7 {
+            going = Some(sol.clone());
+        }
+        if best.as_ref().is_none_or(|b| better(p, &sol, b)) {
+            best = Some(sol);
+        }
+    }
+    best.unwrap_or(constructed)
 }
 
 fn report(
@@ -231,12 +320,13 @@ fn regret_insert(
     k: usize,
     open_new: bool,
     noise: f64,
+    allowed: Option<&[bool]>,
 ) {
     let fleet_mode = p.objective.minimize_vehicles;
-    let mut active: Vec<bool> = if fleet_mode {
-        active_routes(sol, false)
-    } else {
-        active_routes(sol, open_new)
+    let mut active: Vec<bool> = match allowed {
+        Some(a) => a.to_vec(),
+        None if fleet_mode => active_routes(sol, false),
+        None => active_routes(sol, open_new),
     };
     let mut pending: Vec<usize> = sol.unassigned.clone();
     rng.shuffle(&mut pending);
@@ -345,6 +435,8 @@ struct Search {
     recreate_weight: [f64; RECREATES],
     recreate_score: [f64; RECREATES],
     recreate_used: [u32; RECREATES],
+    /// How far into its budget (0 to 1) the last `run` last found a better plan.
+    improved_at: f64,
 }
 
 impl Search {
@@ -356,6 +448,7 @@ impl Search {
             recreate_weight: [1.0; RECREATES],
             recreate_score: [0.0; RECREATES],
             recreate_used: [0; RECREATES],
+            improved_at: 0.0,
         }
     }
 
@@ -401,6 +494,7 @@ impl Search {
         };
         let mut current_cost = sa_cost(p, &current);
         let mut best = current.clone();
+        self.improved_at = 0.0;
         // Temperatures relative to the cost of one served order, so one setting fits every
         // scale (metres, seconds, benchmark units).
         let per_order = (current.travel() * p.objective.travel_weight / n_req as f64).max(1e-6);
@@ -423,8 +517,9 @@ impl Search {
             let recreate = Self::pick(&self.recreate_weight, rng);
             match recreate {
                 0 => greedy_insert(p, &mut cand, rng, &active),
-                1 => regret_insert(p, &mut cand, rng, 2, open_new, 0.0),
-                _ => regret_insert(p, &mut cand, rng, 3, open_new, 0.2),
+                // Routes the ruin emptied may be refilled (the fleet never grows).
+                1 => regret_insert(p, &mut cand, rng, 2, open_new, 0.0, Some(&active)),
+                _ => regret_insert(p, &mut cand, rng, 3, open_new, 0.2, Some(&active)),
             }
             if !open_new {
                 // Routes emptied by the ruin may not be refilled: the fleet only shrinks.
@@ -439,6 +534,7 @@ impl Search {
             let mut score = 0.0;
             if better(p, &cand, &best) {
                 best = cand.clone();
+                self.improved_at = f;
                 score = 33.0;
             }
             if cand_cost < current_cost - temperature * rng.unit().max(1e-300).ln() {
@@ -665,6 +761,7 @@ fn minimize_fleet(
     p: &Problem,
     mut sol: Solution,
     attempts: u32,
+    floor: usize,
     budget: &mut Budget,
     rng: &mut Rng,
     progress: &mut dyn FnMut(&Progress),
@@ -677,7 +774,9 @@ fn minimize_fleet(
         .max()
         .unwrap_or(1)
         .max(1);
-    let lower = ((total + cap - 1) / cap).max(1) as usize;
+    let lower = (((total + cap - 1) / cap).max(1) as usize)
+        .max(work_bound(p))
+        .max(floor);
     let mut failures = 0;
     while !budget.spent() && sol.unassigned.is_empty() && sol.used_vehicles() > lower {
         match remove_one_route(p, &sol, budget, rng) {
@@ -697,6 +796,37 @@ fn minimize_fleet(
         }
     }
     sol
+}
+
+/// Fewest routes that can do all the work: each stop's service plus the shortest way into it
+/// must fit in some vehicle's working hours (waiting only adds). On some classic instances
+/// this proves the fleet minimal, and no time goes into trying to remove one more route.
+pub fn work_bound(p: &Problem) -> usize {
+    let hours = p
+        .vehicles
+        .iter()
+        .map(|v| v.end_due - v.start_time)
+        .fold(0.0, f64::max);
+    if !hours.is_finite() || hours <= 0.0 {
+        return 1;
+    }
+    let mut work = 0.0;
+    for req in &p.requests {
+        let stops = if req.on_board {
+            &[req.delivery][..]
+        } else {
+            &[req.pickup, req.delivery][..]
+        };
+        for &node in stops {
+            let into = (0..p.n)
+                .filter(|&a| a != node)
+                .map(|a| p.t(a, node))
+                .fold(f64::INFINITY, f64::min);
+            work += p.service[node] + if into.is_finite() { into } else { 0.0 };
+        }
+    }
+    // A hair under the exact quotient so rounding never claims one route too many.
+    ((work / hours) - 1e-9).ceil().max(1.0) as usize
 }
 
 fn remove_one_route(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use routing::check;
 use routing::formats;
-use routing::solver::{SolveOptions, solve};
+use routing::solver::{SolveOptions, solve, work_bound};
 use serde_json::json;
 
 /// A small bounded run: a fixed iteration count keeps the tests reproducible.
@@ -175,6 +175,7 @@ proptest! {
         prop_assert!(report.feasible(), "violations: {:?}", report.violations);
         prop_assert!((report.distance - sol.travel()).abs() < 1e-6);
         prop_assert_eq!(report.vehicles, sol.used_vehicles());
+        prop_assert!(sol.used_vehicles() >= work_bound(&p), "a feasible plan beat the lower bound");
     }
 }
 
@@ -190,6 +191,38 @@ fn same_seed_and_iterations_give_the_same_plan() {
     let b = solve(&p, None, &opts(9), &mut |_| {});
     assert_eq!(a.stop_lists(), b.stop_lists());
     assert!(a.unassigned.is_empty());
+}
+
+/// The fleet lower bound from working hours never asks for more routes than a known
+/// solution uses, and proves the fleet of the clustered long-horizon instances minimal
+/// (which is where it saves the route removal its futile attempts).
+#[test]
+fn work_bound_is_a_lower_bound_on_every_classic_instance() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lilim100");
+    let bks = std::fs::read_to_string(format!("{dir}/bks.csv")).expect("bks.csv is there");
+    let mut proven = Vec::new();
+    for line in bks.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let (name, vehicles): (&str, usize) = (cols[0], cols[3].parse().expect("vehicles"));
+        let text = std::fs::read_to_string(format!("{dir}/{name}.txt")).expect("instance");
+        let p = formats::parse_lilim(name, &text).expect("parses");
+        let bound = work_bound(&p);
+        assert!(
+            bound <= vehicles,
+            "{name}: bound {bound} > best known {vehicles}"
+        );
+        if bound == vehicles {
+            proven.push(name);
+        }
+    }
+    for name in [
+        "lc201", "lc202", "lc203", "lc204", "lc205", "lc206", "lc207", "lc208",
+    ] {
+        assert!(
+            proven.contains(&name),
+            "{name} not proven minimal: {proven:?}"
+        );
+    }
 }
 
 proptest! {
