@@ -134,6 +134,7 @@ fn fleet_first(
     progress: &mut dyn FnMut(&Progress),
 ) -> Solution {
     let tickets = opts.tickets.max(1);
+    let lower = fleet_lower_bound(p);
     let mut best: Option<Solution> = None;
     // A ticket still finding better plans late in its time keeps the next share instead of
     // a fresh start (long routes improve slowly; short ones stall and need new starts).
@@ -189,7 +190,9 @@ fn fleet_first(
                 iterations: warm.iterations,
             };
             // Later starts only need to reach the fleet of the best so far.
-            let floor = best.as_ref().map_or(0, |b| b.used_vehicles());
+            let floor = best
+                .as_ref()
+                .map_or(lower, |b| b.used_vehicles().max(lower));
             sol = minimize_fleet(
                 p,
                 sol,
@@ -522,7 +525,7 @@ impl Search {
                 _ => regret_insert(p, &mut cand, rng, 3, open_new, 0.2, Some(&active)),
             }
             if !open_new {
-                // Routes emptied by the ruin may not be refilled: the fleet only shrinks.
+                // Routes that were empty before the ruin stay empty: the fleet never grows.
                 debug_assert!(
                     cand.routes
                         .iter()
@@ -756,7 +759,8 @@ fn removal_gain(p: &Problem, route: &Route, r: usize) -> f64 {
 
 /// Guided ejection search (Nagata & Kobayashi): take a route out, put its requests in a
 /// pool, and insert them back into the other routes, ejecting the requests that have been
-/// ejected least often when nothing fits. Repeats while the budget lasts.
+/// ejected least often when nothing fits. Repeats while the budget lasts and the plan has
+/// more than `floor` routes.
 fn minimize_fleet(
     p: &Problem,
     mut sol: Solution,
@@ -766,19 +770,8 @@ fn minimize_fleet(
     rng: &mut Rng,
     progress: &mut dyn FnMut(&Progress),
 ) -> Solution {
-    let total: i32 = p.requests.iter().map(|r| r.size).sum();
-    let cap = p
-        .vehicles
-        .iter()
-        .map(|v| v.capacity)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let lower = (((total + cap - 1) / cap).max(1) as usize)
-        .max(work_bound(p))
-        .max(floor);
     let mut failures = 0;
-    while !budget.spent() && sol.unassigned.is_empty() && sol.used_vehicles() > lower {
+    while !budget.spent() && sol.unassigned.is_empty() && sol.used_vehicles() > floor {
         match remove_one_route(p, &sol, budget, rng) {
             Some(s) => {
                 sol = s;
@@ -796,6 +789,19 @@ fn minimize_fleet(
         }
     }
     sol
+}
+
+/// Fewest routes that can carry every order (capacity) and do all the work (working hours).
+fn fleet_lower_bound(p: &Problem) -> usize {
+    let total: i32 = p.requests.iter().map(|r| r.size).sum();
+    let cap = p
+        .vehicles
+        .iter()
+        .map(|v| v.capacity)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    (((total + cap - 1) / cap).max(1) as usize).max(work_bound(p))
 }
 
 /// Fewest routes that can do all the work: each stop's service plus the shortest way into it

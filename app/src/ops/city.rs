@@ -9,7 +9,7 @@ use leptos_leaflet::prelude::*;
 use uuid::Uuid;
 
 use super::api::{CreateZone, EndZoneCondition, SetZoneCondition, live_city};
-use super::model::{CONDITION_KINDS, CourierDot, LiveCity, OrderDot, ZoneView};
+use super::model::{CONDITION_KINDS, CourierDot, LiveCity, OrderDot, PlannedRoute, ZoneView};
 use crate::dispatch::api::ReassignOrder;
 use crate::dispatch::model::MapPoint;
 use crate::ui::map::{CITY_CENTER, Tiles};
@@ -122,15 +122,23 @@ pub fn LiveCityPanel() -> impl IntoView {
     let attached = RwSignal::new(false);
     Effect::new(move |_| crate::ui::map::show_when_attached(frame, attached));
     let ready = Memo::new(move |_| attached.get() && last.with(Option::is_some));
-    // The board and the zone forms keep their rows (and what is typed in them) while the
-    // city is re-read: only rows whose order or zone changed are made again.
-    let board_orders =
-        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.orders.clone()).unwrap_or_default()));
-    let board_couriers = Memo::new(move |_| {
-        last.with(|c| c.as_ref().map(|c| c.couriers.clone()).unwrap_or_default())
-    });
-    let board_zones =
-        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.zones.clone()).unwrap_or_default()));
+    // Each part of the city is its own memo, shared by the map, the board and the zone forms:
+    // a re-read wakes only what changed, and the board and forms keep their rows (and what
+    // is typed in them) unless their order or zone changed.
+    let parts = CityParts {
+        couriers: Memo::new(move |_| {
+            last.with(|c| c.as_ref().map(|c| c.couriers.clone()).unwrap_or_default())
+        }),
+        orders: Memo::new(move |_| {
+            last.with(|c| c.as_ref().map(|c| c.orders.clone()).unwrap_or_default())
+        }),
+        routes: Memo::new(move |_| {
+            last.with(|c| c.as_ref().map(|c| c.routes.clone()).unwrap_or_default())
+        }),
+        zones: Memo::new(move |_| {
+            last.with(|c| c.as_ref().map(|c| c.zones.clone()).unwrap_or_default())
+        }),
+    };
     let problem = move || {
         [
             reassign.value().get().and_then(Result::err),
@@ -156,7 +164,7 @@ pub fn LiveCityPanel() -> impl IntoView {
                 </p>
             })}
             <div class="map-frame" node_ref=frame>
-                {move || ready.get().then(|| view! { <CityMap last positions draft/> })}
+                {move || ready.get().then(|| view! { <CityMap parts positions draft/> })}
             </div>
             <form class="row new-zone" data-test="new-zone" on:submit=move |ev| {
                 ev.prevent_default();
@@ -172,16 +180,25 @@ pub fn LiveCityPanel() -> impl IntoView {
                 <button type="button" data-test="clear-zone" on:click=move |_| draft.set(Vec::new())>"Clear 清除"</button>
             </form>
             <p class="muted legend">"● free 空闲 (green) · ● on a task 配送中 (orange) · ■ order < 15 min (blue), < 30 min (amber), later (red)"</p>
-            <DispatchBoard orders=board_orders couriers=board_couriers reassign/>
-            <ZoneConditions zones=board_zones set_condition end_condition/>
+            <DispatchBoard orders=parts.orders couriers=parts.couriers reassign/>
+            <ZoneConditions zones=parts.zones set_condition end_condition/>
         </section>
     }
     .into_any()
 }
 
+/// The parts of the city last read.
+#[derive(Clone, Copy)]
+struct CityParts {
+    couriers: Memo<Vec<CourierDot>>,
+    orders: Memo<Vec<OrderDot>>,
+    routes: Memo<Vec<PlannedRoute>>,
+    zones: Memo<Vec<ZoneView>>,
+}
+
 #[component]
 fn CityMap(
-    last: RwSignal<Option<LiveCity>>,
+    parts: CityParts,
     positions: StoredValue<HashMap<Uuid, RwSignal<(f64, f64)>>>,
     draft: RwSignal<Vec<[f64; 2]>>,
 ) -> impl IntoView {
@@ -189,15 +206,12 @@ fn CityMap(
         let ll = ev.lat_lng();
         draft.update(|d| d.push([ll.lat(), ll.lng()]));
     });
-    let couriers = Memo::new(move |_| {
-        last.with(|c| c.as_ref().map(|c| c.couriers.clone()).unwrap_or_default())
-    });
-    let orders =
-        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.orders.clone()).unwrap_or_default()));
-    let routes =
-        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.routes.clone()).unwrap_or_default()));
-    let zones =
-        Memo::new(move |_| last.with(|c| c.as_ref().map(|c| c.zones.clone()).unwrap_or_default()));
+    let CityParts {
+        couriers,
+        orders,
+        routes,
+        zones,
+    } = parts;
     let to_positions = |points: &[[f64; 2]]| -> Vec<Position> {
         points.iter().map(|p| Position::new(p[0], p[1])).collect()
     };
