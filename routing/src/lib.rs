@@ -4,11 +4,12 @@
 //! It owns the geometry every other part agrees on (great-circle distance and the travel-time
 //! model), the pickup-and-delivery problem (`problem`), plans and their schedules
 //! (`solution`), the solver (`solver`: regret insertion, adaptive large neighbourhood search,
-//! guided ejection search for fewer routes), the file formats (`formats`) and a checker that
-//! shares no code with the solver (`check`).
+//! guided ejection search for fewer routes; route-pool recombination in `pool`), the file
+//! formats (`formats`) and a checker that shares no code with the solver (`check`).
 
 pub mod check;
 pub mod formats;
+pub mod pool;
 pub mod problem;
 pub mod rng;
 pub mod solution;

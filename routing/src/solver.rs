@@ -2,10 +2,12 @@
 //! search (ruin and recreate with simulated-annealing acceptance). For the classic benchmark
 //! (`minimize_vehicles`) a guided ejection search first removes whole routes (down to a lower
 //! bound from capacity and working hours), then the fleet stays fixed while distance is
-//! minimized; a few independent starts share the time and the best is kept.
+//! minimized; a few independent starts share the time, the routes of every plan they see go
+//! into a pool that is recombined (set partitioning) after each start, and the best is kept.
 
 use std::time::{Duration, Instant};
 
+use crate::pool::RoutePool;
 use crate::problem::Problem;
 use crate::rng::Rng;
 use crate::solution::{Insertion, Route, Solution, best_in_route, for_each_insertion};
@@ -222,8 +224,21 @@ fn fleet_first(
             max_iterations: iter_at(1.0),
             iterations: budget.iterations,
         };
-        let sol = search.run(p, &run_opts, sol, &mut distance, rng, false, progress);
+        let mut sol = search.run(p, &run_opts, sol, &mut distance, rng, false, progress);
         budget.iterations = distance.iterations;
+        // Recombine the routes of every plan seen so far (this start's and earlier ones').
+        if let Some(pool) = &search.pool {
+            let fleet = best
+                .as_ref()
+                .map_or(sol.used_vehicles(), |b| b.used_vehicles())
+                .min(sol.used_vehicles());
+            let deadline = budget.start + budget.limit;
+            if let Some(s) = pool.recombine(p, fleet, sol.cost(p), RECOMBINE_NODES, deadline)
+                && better(p, &s, &sol)
+            {
+                sol = s;
+            }
+        }
         if search.improved_at >= 0.7 {
             going = Some(sol.clone());
         }
@@ -400,6 +415,11 @@ fn regret_insert(
         cache.swap_remove(idx);
         sol.insert(p, r, ins);
         for (i, &q) in pending.iter().enumerate() {
+            // A route that had no room for `q` has none after another stop went in (stops only
+            // start later when one is added, travel times keeping the triangle inequality).
+            if fleet_mode && cache[i][ins.route].is_none() {
+                continue;
+            }
             cache[i][ins.route] = best_in_route(p, sol, ins.route, q);
         }
     }
@@ -429,6 +449,10 @@ fn greedy_insert(p: &Problem, sol: &mut Solution, rng: &mut Rng, active: &[bool]
 }
 
 const RUINS: usize = 5;
+/// Routes kept for recombination (about 100 MB at most on the 200-order instances).
+const POOL_ROUTES: usize = 200_000;
+/// Partial plans one recombination may try (tens of milliseconds).
+const RECOMBINE_NODES: u64 = 200_000;
 const RECREATES: usize = 3;
 
 struct Search {
@@ -440,10 +464,12 @@ struct Search {
     recreate_used: [u32; RECREATES],
     /// How far into its budget (0 to 1) the last `run` last found a better plan.
     improved_at: f64,
+    /// Benchmark mode: every route the fixed-fleet search builds, for recombination.
+    pool: Option<RoutePool>,
 }
 
 impl Search {
-    fn new(_p: &Problem) -> Search {
+    fn new(p: &Problem) -> Search {
         Search {
             ruin_weight: [1.0; RUINS],
             ruin_score: [0.0; RUINS],
@@ -452,6 +478,11 @@ impl Search {
             recreate_score: [0.0; RECREATES],
             recreate_used: [0; RECREATES],
             improved_at: 0.0,
+            pool: if p.objective.minimize_vehicles {
+                RoutePool::new(p, POOL_ROUTES)
+            } else {
+                None
+            },
         }
     }
 
@@ -534,6 +565,9 @@ impl Search {
                 );
             }
             let cand_cost = sa_cost(p, &cand);
+            if !open_new && let Some(pool) = &mut self.pool {
+                pool.add_solution(p, &cand);
+            }
             let mut score = 0.0;
             if better(p, &cand, &best) {
                 best = cand.clone();
