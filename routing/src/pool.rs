@@ -112,6 +112,9 @@ impl RoutePool {
         max_nodes: u64,
         deadline: Instant,
     ) -> Option<Solution> {
+        if Instant::now() >= deadline {
+            return None;
+        }
         let n = p.requests.len();
         let mut share = vec![f64::INFINITY; n];
         let mut with: Vec<Vec<usize>> = vec![Vec::new(); n];

@@ -215,9 +215,15 @@ fn fleet_first(
             }
             (sol, fleet.elapsed(), opts.clone())
         };
+        // The last recombination needs a moment of its own before the limit.
+        let reserve = if search.pool.is_some() {
+            budget.limit / 50
+        } else {
+            Duration::ZERO
+        };
         let end = (now + share)
             .max(distance_from + share / 2)
-            .min(budget.limit);
+            .min(budget.limit.saturating_sub(reserve));
         let mut distance = Budget {
             start: budget.start,
             limit: end,
