@@ -242,7 +242,8 @@ impl Cover<'_> {
             {
                 continue;
             }
-            let shares: f64 = requests(&route.mask).map(|q| self.share[q]).sum();
+            // The orders' shares in the bound: the route's cost less its excess.
+            let shares = route.cost - self.excess[k];
             covered
                 .iter_mut()
                 .zip(route.mask.iter())

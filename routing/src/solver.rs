@@ -137,6 +137,12 @@ fn fleet_first(
 ) -> Solution {
     let tickets = opts.tickets.max(1);
     let lower = fleet_lower_bound(p);
+    // The last recombination needs a moment of its own before the limit.
+    let reserve = if search.pool.is_some() {
+        budget.limit / 50
+    } else {
+        Duration::ZERO
+    };
     let mut best: Option<Solution> = None;
     // A ticket still finding better plans late in its time keeps the next share instead of
     // a fresh start (long routes improve slowly; short ones stall and need new starts).
@@ -214,12 +220,6 @@ fn fleet_first(
                 continue;
             }
             (sol, fleet.elapsed(), opts.clone())
-        };
-        // The last recombination needs a moment of its own before the limit.
-        let reserve = if search.pool.is_some() {
-            budget.limit / 50
-        } else {
-            Duration::ZERO
         };
         let end = (now + share)
             .max(distance_from + share / 2)

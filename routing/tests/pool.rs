@@ -44,15 +44,6 @@ fn degrade(p: &Problem, sol: &Solution, ri: usize) -> Solution {
     s
 }
 
-fn as_json(sol: &Solution) -> String {
-    let routes: Vec<Vec<usize>> = sol
-        .stop_lists()
-        .into_iter()
-        .filter(|r| !r.is_empty())
-        .collect();
-    serde_json::json!({ "routes": routes }).to_string()
-}
-
 #[test]
 fn recombination_takes_the_best_route_of_each_plan() {
     let (p, text, best) = load("lr201", "lr201.4_1253.234.txt");
@@ -76,7 +67,7 @@ fn recombination_takes_the_best_route_of_each_plan() {
         .expect("a plan cheaper than either");
     assert!(got.unassigned.is_empty());
     assert!((got.cost(&p) - best_cost).abs() < 1e-6, "{}", got.cost(&p));
-    let report = check::check_lilim(&text, &as_json(&got)).expect("checks");
+    let report = check::check_lilim(&text, &formats::lilim_solution_json(&got)).expect("checks");
     assert!(report.feasible(), "{report:?}");
 
     // Nothing cheaper than the best-known plan, and no cover with a route less.
