@@ -106,6 +106,75 @@ impl Route {
         feasible
     }
 
+    /// This route without the stops at positions `gone` (ascending, start and end excluded),
+    /// written into `out`: its nodes and the schedule arrays insertion checks read (`start`,
+    /// `load`, `latest`); travel and lateness are not recomputed. Same arrays as rebuilding
+    /// the route and calling `update`, but only the part the removal changes is computed:
+    /// times before the first removed stop stay, times after the last one stay once the
+    /// schedule is back in step, and so do latest starts (the ejection search tries thousands
+    /// of removals per step). Every removed pickup must go with its delivery.
+    pub fn without_into(&self, p: &Problem, gone: &[usize], out: &mut Route) {
+        out.vehicle = self.vehicle;
+        out.nodes.clear();
+        let mut from = 0;
+        for &k in gone {
+            out.nodes.extend_from_slice(&self.nodes[from..k]);
+            from = k + 1;
+        }
+        out.nodes.extend_from_slice(&self.nodes[from..]);
+        let (Some(&first), Some(&last_gone)) = (gone.first(), gone.last()) else {
+            out.start.clone_from(&self.start);
+            out.load.clone_from(&self.load);
+            out.latest.clone_from(&self.latest);
+            return;
+        };
+        if gone
+            .iter()
+            .any(|&k| p.requests[p.request_of[self.nodes[k]]].on_board)
+        {
+            // The load carried from the start changes: recompute everything.
+            out.update(p);
+            return;
+        }
+        let len = out.nodes.len();
+        out.start.resize(len, 0.0);
+        out.load.resize(len, 0);
+        out.latest.resize(len, 0.0);
+        let removed = self.nodes.len() - len;
+        // From this position on, every removed stop lies behind (its partner too, so the load
+        // is as before) and positions map to the original shifted by `removed`.
+        let tail = last_gone + 1 - removed;
+        out.start[..first].copy_from_slice(&self.start[..first]);
+        out.load[..first].copy_from_slice(&self.load[..first]);
+        for k in first..len {
+            let (a, b) = (out.nodes[k - 1], out.nodes[k]);
+            let arrive = out.start[k - 1] + p.service[a] + p.t(a, b);
+            let start = if k == len - 1 {
+                arrive
+            } else {
+                arrive.max(p.ready[b])
+            };
+            out.start[k] = start;
+            out.load[k] = out.load[k - 1] + p.demand[b];
+            if k >= tail && start == self.start[k + removed] {
+                out.start[k + 1..].copy_from_slice(&self.start[k + 1 + removed..]);
+                out.load[k + 1..].copy_from_slice(&self.load[k + 1 + removed..]);
+                break;
+            }
+        }
+        out.latest[tail..].copy_from_slice(&self.latest[tail + removed..]);
+        for k in (0..tail).rev() {
+            let (a, b) = (out.nodes[k], out.nodes[k + 1]);
+            let due = if k == 0 { f64::INFINITY } else { p.due[a] };
+            let latest = due.min(out.latest[k + 1] - p.t(a, b) - p.service[a]);
+            out.latest[k] = latest;
+            if k < first && latest == self.latest[k] {
+                out.latest[..k].copy_from_slice(&self.latest[..k]);
+                break;
+            }
+        }
+    }
+
     pub fn cost(&self, p: &Problem) -> f64 {
         p.objective.travel_weight * self.travel + p.objective.late_weight * self.late
     }

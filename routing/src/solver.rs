@@ -634,6 +634,24 @@ fn adapt(weight: &mut [f64], score: &mut [f64], used: &mut [u32]) {
     }
 }
 
+/// Requests picked up and delivered in a route, with the positions of their two stops.
+fn stops_of_requests(p: &Problem, route: &Route) -> Vec<(usize, [usize; 2])> {
+    let mut pickup_at = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (k, &node) in route.nodes.iter().enumerate() {
+        let r = p.request_of[node];
+        if r == usize::MAX {
+            continue;
+        }
+        if node == p.requests[r].pickup {
+            pickup_at.insert(r, k);
+        } else if let Some(&i) = pickup_at.get(&r) {
+            out.push((r, [i, k]));
+        }
+    }
+    out
+}
+
 /// Requests served by a route, each once.
 fn requests_in(p: &Problem, route: &Route) -> Vec<usize> {
     let mut out = Vec::new();
@@ -911,7 +929,7 @@ fn remove_one_route(
             if !open || !p.allowed(r, s.routes[ri].vehicle) {
                 continue;
             }
-            let inside = requests_in(p, &s.routes[ri]);
+            let inside = stops_of_requests(p, &s.routes[ri]);
             let kmax = if inside.len() <= 12 { 3 } else { 2 };
             let mut here = Ejection {
                 bound: best.as_ref().map_or(u32::MAX, |b| b.0),
@@ -968,17 +986,17 @@ fn ejections(
     route: &Route,
     scratch: &mut Route,
     r: usize,
-    inside: &[usize],
+    inside: &[(usize, [usize; 2])],
     from: usize,
     kmax: usize,
     sum: u32,
     penalty: &[u32],
-    subset: &mut Vec<usize>,
+    subset: &mut Vec<(usize, [usize; 2])>,
     best: &mut Ejection,
     rng: &mut Rng,
 ) {
     for k in from..inside.len() {
-        let q = inside[k];
+        let (q, at) = inside[k];
         if p.requests[q].fixed_vehicle.is_some() {
             continue;
         }
@@ -986,16 +1004,15 @@ fn ejections(
         if s2 > best.bound {
             continue;
         }
-        subset.push(q);
-        scratch.vehicle = route.vehicle;
-        scratch.nodes.clear();
-        scratch
-            .nodes
-            .extend(route.nodes.iter().copied().filter(|&n| {
-                let owner = p.request_of[n];
-                owner == usize::MAX || !subset.contains(&owner)
-            }));
-        scratch.update(p);
+        subset.push((q, at));
+        // Positions of the chosen requests' stops, ascending (at most 3 requests).
+        let mut gone = [0usize; 6];
+        let m = 2 * subset.len().min(3);
+        for (slot, (_, at)) in gone.chunks_exact_mut(2).zip(subset.iter()) {
+            slot.copy_from_slice(at);
+        }
+        gone[..m].sort_unstable();
+        route.without_into(p, &gone[..m], scratch);
         let mut fits = false;
         let stop = std::cell::Cell::new(f64::INFINITY);
         for_each_insertion(p, scratch, r, &stop, |_, _, _| {
@@ -1012,7 +1029,7 @@ fn ejections(
             };
             if take {
                 best.bound = s2;
-                best.set = Some(subset.clone());
+                best.set = Some(subset.iter().map(|x| x.0).collect());
             }
         } else if subset.len() < kmax {
             ejections(

@@ -278,3 +278,87 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Taking requests out of a route with `without_into` (which recomputes only what the
+    /// removal changes) gives the same stops and schedule arrays as rebuilding the route.
+    #[test]
+    fn removal_agrees_with_rebuilding_the_route(text in snapshot(), seed in 0u64..1000, picks in prop::collection::vec(any::<prop::sample::Index>(), 1..4)) {
+        use routing::solution::Route;
+        let p = formats::parse_o2o(&text).expect("parses");
+        let sol = solve(&p, None, &SolveOptions { max_iterations: 20, ..opts(seed) }, &mut |_| {});
+        for route in sol.routes.iter().filter(|r| !r.is_empty()) {
+            let inside: Vec<usize> = route.stops().iter().map(|&n| p.request_of[n]).collect();
+            let mut gone: Vec<usize> = picks.iter().map(|k| inside[k.index(inside.len())]).collect();
+            gone.dedup();
+            let mut fast = Route::empty(&p, route.vehicle);
+            route.without_into(&p, &positions(&p, route, &gone), &mut fast);
+            let mut slow = route.clone();
+            slow.nodes.retain(|&n| !gone.contains(&p.request_of[n]) || p.request_of[n] == usize::MAX);
+            slow.update(&p);
+            prop_assert_eq!(&fast.nodes, &slow.nodes);
+            prop_assert_eq!(&fast.start, &slow.start);
+            prop_assert_eq!(&fast.load, &slow.load);
+            prop_assert_eq!(&fast.latest, &slow.latest);
+        }
+    }
+}
+
+/// Where the stops of `gone` requests are in `route`, ascending.
+fn positions(
+    p: &routing::problem::Problem,
+    route: &routing::solution::Route,
+    gone: &[usize],
+) -> Vec<usize> {
+    let r = |n: usize| p.request_of[n];
+    (0..route.nodes.len())
+        .filter(|&k| r(route.nodes[k]) != usize::MAX && gone.contains(&r(route.nodes[k])))
+        .collect()
+}
+
+/// The same on a classic instance's long, tight routes (every removal of one and two
+/// requests from the routes of a plan).
+#[test]
+fn removal_agrees_with_rebuilding_on_a_classic_plan() {
+    use routing::solution::Route;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/lilim100/lr201.txt"
+    ))
+    .expect("instance");
+    let p = formats::parse_lilim("lr201", &text).expect("parses");
+    let sol = solve(
+        &p,
+        None,
+        &SolveOptions {
+            max_iterations: 200,
+            ..opts(3)
+        },
+        &mut |_| {},
+    );
+    let mut checked = 0;
+    for route in sol.routes.iter().filter(|r| !r.is_empty()) {
+        let mut inside: Vec<usize> = route.stops().iter().map(|&n| p.request_of[n]).collect();
+        inside.sort_unstable();
+        inside.dedup();
+        for (a, &q1) in inside.iter().enumerate() {
+            for &q2 in &inside[a..] {
+                let gone = if q1 == q2 { vec![q1] } else { vec![q1, q2] };
+                let mut fast = Route::empty(&p, route.vehicle);
+                route.without_into(&p, &positions(&p, route, &gone), &mut fast);
+                let mut slow = route.clone();
+                slow.nodes
+                    .retain(|&n| p.request_of[n] == usize::MAX || !gone.contains(&p.request_of[n]));
+                slow.update(&p);
+                assert_eq!(fast.nodes, slow.nodes);
+                assert_eq!(fast.start, slow.start, "removing {gone:?}");
+                assert_eq!(fast.load, slow.load, "removing {gone:?}");
+                assert_eq!(fast.latest, slow.latest, "removing {gone:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} removals checked");
+}
