@@ -286,18 +286,13 @@ proptest! {
     /// removal changes) gives the same stops and schedule arrays as rebuilding the route.
     #[test]
     fn removal_agrees_with_rebuilding_the_route(text in snapshot(), seed in 0u64..1000, picks in prop::collection::vec(any::<prop::sample::Index>(), 1..4)) {
-        use routing::solution::Route;
         let p = formats::parse_o2o(&text).expect("parses");
         let sol = solve(&p, None, &SolveOptions { max_iterations: 20, ..opts(seed) }, &mut |_| {});
         for route in sol.routes.iter().filter(|r| !r.is_empty()) {
             let inside: Vec<usize> = route.stops().iter().map(|&n| p.request_of[n]).collect();
             let mut gone: Vec<usize> = picks.iter().map(|k| inside[k.index(inside.len())]).collect();
             gone.dedup();
-            let mut fast = Route::empty(&p, route.vehicle);
-            route.without_into(&p, &positions(&p, route, &gone), &mut fast);
-            let mut slow = route.clone();
-            slow.nodes.retain(|&n| !gone.contains(&p.request_of[n]) || p.request_of[n] == usize::MAX);
-            slow.update(&p);
+            let (fast, slow) = removed_both_ways(&p, route, &gone);
             prop_assert_eq!(&fast.nodes, &slow.nodes);
             prop_assert_eq!(&fast.start, &slow.start);
             prop_assert_eq!(&fast.load, &slow.load);
@@ -306,23 +301,29 @@ proptest! {
     }
 }
 
-/// Where the stops of `gone` requests are in `route`, ascending.
-fn positions(
+/// `route` without the requests in `gone`: by `without_into` (given where their stops are)
+/// and by rebuilding the route and recomputing its whole schedule.
+fn removed_both_ways(
     p: &routing::problem::Problem,
     route: &routing::solution::Route,
     gone: &[usize],
-) -> Vec<usize> {
-    let r = |n: usize| p.request_of[n];
-    (0..route.nodes.len())
-        .filter(|&k| r(route.nodes[k]) != usize::MAX && gone.contains(&r(route.nodes[k])))
-        .collect()
+) -> (routing::solution::Route, routing::solution::Route) {
+    let goes = |n: usize| p.request_of[n] != usize::MAX && gone.contains(&p.request_of[n]);
+    let at: Vec<usize> = (0..route.nodes.len())
+        .filter(|&k| goes(route.nodes[k]))
+        .collect();
+    let mut fast = routing::solution::Route::empty(p, route.vehicle);
+    route.without_into(p, &at, &mut fast);
+    let mut slow = route.clone();
+    slow.nodes.retain(|&n| !goes(n));
+    slow.update(p);
+    (fast, slow)
 }
 
 /// The same on a classic instance's long, tight routes (every removal of one and two
 /// requests from the routes of a plan).
 #[test]
 fn removal_agrees_with_rebuilding_on_a_classic_plan() {
-    use routing::solution::Route;
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/lilim100/lr201.txt"
@@ -346,12 +347,7 @@ fn removal_agrees_with_rebuilding_on_a_classic_plan() {
         for (a, &q1) in inside.iter().enumerate() {
             for &q2 in &inside[a..] {
                 let gone = if q1 == q2 { vec![q1] } else { vec![q1, q2] };
-                let mut fast = Route::empty(&p, route.vehicle);
-                route.without_into(&p, &positions(&p, route, &gone), &mut fast);
-                let mut slow = route.clone();
-                slow.nodes
-                    .retain(|&n| p.request_of[n] == usize::MAX || !gone.contains(&p.request_of[n]));
-                slow.update(&p);
+                let (fast, slow) = removed_both_ways(&p, route, &gone);
                 assert_eq!(fast.nodes, slow.nodes);
                 assert_eq!(fast.start, slow.start, "removing {gone:?}");
                 assert_eq!(fast.load, slow.load, "removing {gone:?}");
