@@ -19,7 +19,11 @@ pub struct SolveOptions {
     /// Stop after this many ruin-and-recreate iterations (with the time limit, whichever
     /// comes first). A fixed count with a generous time limit makes runs reproducible.
     pub max_iterations: u64,
-    /// Share of the time spent removing routes when vehicles are minimized first.
+    /// Share of the time left that the first start may spend removing routes when vehicles
+    /// are minimized first. Most of it goes into failing to remove one route more than the
+    /// fleet needs (half the time on most wide-window instances at 0.5); 0.3 measured
+    /// 0.4-0.7 points less mean gap on the 200 set for about one instance in a hundred
+    /// keeping one route more.
     pub fleet_share: f64,
     /// Failed route-removal attempts in a row before the fleet phase hands its time over to
     /// distance.
@@ -42,7 +46,7 @@ impl Default for SolveOptions {
             seed: 1,
             time_limit: Duration::from_secs(1),
             max_iterations: u64::MAX,
-            fleet_share: 0.5,
+            fleet_share: 0.3,
             fleet_attempts: 6,
             start_temperature: 0.3,
             end_temperature: 0.003,
