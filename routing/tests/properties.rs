@@ -179,14 +179,19 @@ proptest! {
     }
 }
 
+/// An instance of the Li & Lim 100 set (a copy is in routing/tests/data).
+fn classic(name: &str) -> routing::problem::Problem {
+    let path = format!(
+        "{}/tests/data/lilim100/{name}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    formats::parse_lilim(name, &text).expect("parses")
+}
+
 #[test]
 fn same_seed_and_iterations_give_the_same_plan() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/lilim100/lr104.txt"
-    ))
-    .expect("a copy of the Li & Lim 100 set is in routing/tests/data");
-    let p = formats::parse_lilim("lr104", &text).expect("parses");
+    let p = classic("lr104");
     let a = solve(&p, None, &opts(9), &mut |_| {});
     let b = solve(&p, None, &opts(9), &mut |_| {});
     assert_eq!(a.stop_lists(), b.stop_lists());
@@ -204,8 +209,7 @@ fn work_bound_is_a_lower_bound_on_every_classic_instance() {
     for line in bks.lines().skip(1) {
         let cols: Vec<&str> = line.split(',').collect();
         let (name, vehicles): (&str, usize) = (cols[0], cols[3].parse().expect("vehicles"));
-        let text = std::fs::read_to_string(format!("{dir}/{name}.txt")).expect("instance");
-        let p = formats::parse_lilim(name, &text).expect("parses");
+        let p = classic(name);
         let bound = work_bound(&p);
         assert!(
             bound <= vehicles,
@@ -324,12 +328,7 @@ fn removed_both_ways(
 /// requests from the routes of a plan).
 #[test]
 fn removal_agrees_with_rebuilding_on_a_classic_plan() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/lilim100/lr201.txt"
-    ))
-    .expect("instance");
-    let p = formats::parse_lilim("lr201", &text).expect("parses");
+    let p = classic("lr201");
     let sol = solve(
         &p,
         None,
