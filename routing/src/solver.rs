@@ -151,6 +151,10 @@ fn fleet_first(
     // A ticket still finding better plans late in its time keeps the next share instead of
     // a fresh start (long routes improve slowly; short ones stall and need new starts).
     let mut going: Option<Solution> = None;
+    let cooler = SolveOptions {
+        start_temperature: opts.start_temperature * 0.3,
+        ..opts.clone()
+    };
     for t in 0..tickets {
         let left = tickets - t;
         let now = budget.elapsed();
@@ -171,11 +175,7 @@ fn fleet_first(
             }
         };
         let (sol, distance_from, run_opts) = if let Some(sol) = going.take() {
-            let cooler = SolveOptions {
-                start_temperature: opts.start_temperature * 0.3,
-                ..opts.clone()
-            };
-            (sol, now, cooler)
+            (sol, now, cooler.clone())
         } else {
             let mut sol = if t == 0 {
                 constructed.clone()
@@ -216,14 +216,20 @@ fn fleet_first(
             );
             budget.iterations = fleet.iterations;
             report(p, &sol, "fleet", budget, progress);
-            if let Some(b) = &best
-                && (sol.unassigned.len(), sol.used_vehicles())
-                    > (b.unassigned.len(), b.used_vehicles())
-            {
-                // This start did not reach the fleet of an earlier one: no point in shortening it.
-                continue;
+            match &best {
+                Some(b)
+                    if (sol.unassigned.len(), sol.used_vehicles())
+                        > (b.unassigned.len(), b.used_vehicles()) =>
+                {
+                    // This start did not reach the fleet of an earlier one: no point in
+                    // shortening it. The last start hands the time left to the best plan.
+                    if left > 1 {
+                        continue;
+                    }
+                    (b.clone(), fleet.elapsed(), cooler.clone())
+                }
+                _ => (sol, fleet.elapsed(), opts.clone()),
             }
-            (sol, fleet.elapsed(), opts.clone())
         };
         let end = (now + share)
             .max(distance_from + share / 2)
@@ -236,6 +242,7 @@ fn fleet_first(
         };
         let mut sol = search.run(p, &run_opts, sol, &mut distance, rng, false, progress);
         budget.iterations = distance.iterations;
+        let mut fewer_routes = false;
         // Recombine the routes of every plan seen so far (this start's and earlier ones').
         if let Some(pool) = &search.pool {
             let fleet = best
@@ -246,10 +253,13 @@ fn fleet_first(
             if let Some(s) = pool.recombine(p, fleet, sol.cost(p), RECOMBINE_NODES, deadline)
                 && better(p, &s, &sol)
             {
+                // Fewer routes than the search had: nothing has shortened this plan yet, so
+                // the next start goes on from it.
+                fewer_routes = s.used_vehicles() < sol.used_vehicles();
                 sol = s;
             }
         }
-        if search.improved_at >= 0.7 {
+        if search.improved_at >= 0.7 || fewer_routes {
             going = Some(sol.clone());
         }
         if best.as_ref().is_none_or(|b| better(p, &sol, b)) {
