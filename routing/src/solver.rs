@@ -175,7 +175,7 @@ fn fleet_first(
             }
         };
         let (sol, distance_from, run_opts) = if let Some(sol) = going.take() {
-            (sol, now, cooler.clone())
+            (sol, now, &cooler)
         } else {
             let mut sol = if t == 0 {
                 constructed.clone()
@@ -226,9 +226,9 @@ fn fleet_first(
                     if left > 1 {
                         continue;
                     }
-                    (b.clone(), fleet.elapsed(), cooler.clone())
+                    (b.clone(), fleet.elapsed(), &cooler)
                 }
-                _ => (sol, fleet.elapsed(), opts.clone()),
+                _ => (sol, fleet.elapsed(), opts),
             }
         };
         let end = (now + share)
@@ -240,7 +240,7 @@ fn fleet_first(
             max_iterations: iter_at(1.0),
             iterations: budget.iterations,
         };
-        let mut sol = search.run(p, &run_opts, sol, &mut distance, rng, false, progress);
+        let mut sol = search.run(p, run_opts, sol, &mut distance, rng, false, progress);
         budget.iterations = distance.iterations;
         let mut fewer_routes = false;
         // Recombine the routes of every plan seen so far (this start's and earlier ones').
