@@ -17,6 +17,7 @@ const USAGE: &str = "usage:
   routing solve FILE [--time-limit SECONDS] [--seed N] [--iterations N] [--quiet]
   routing check INSTANCE SOLUTION_JSON
   routing bench [--dir DIR] [--sets 100,200,400] [--limits 100=2,200=10,400=20] [--only NAME]
+               [--seed N | --seeds 1,2,3] [--jobs N]
   routing gen [--orders 500] [--couriers 100] [--seed N]     (a synthetic o2o-pdptw/v1 city)
   routing realtime [--orders 500] [--couriers 100] [--time-limit 1] [--seed N]";
 
@@ -189,8 +190,50 @@ fn read_bks(dir: &Path) -> Result<Vec<Bks>, String> {
     Ok(out)
 }
 
-/// Solves every instance of the chosen sets once, checks each result with the independent
-/// checker and prints a table with the gap to the best known solutions and totals per set.
+/// One solved benchmark instance.
+struct Row {
+    name: String,
+    seed: u64,
+    vehicles: usize,
+    bks_vehicles: usize,
+    distance: f64,
+    bks_distance: f64,
+    gap: f64,
+    secs: f64,
+    ok: bool,
+}
+
+/// Solves one benchmark instance and checks the result with the independent checker.
+fn bench_one(path: &Path, b: &Bks, seed: u64, limit: f64) -> Result<Row, String> {
+    let text = read(&path.to_string_lossy())?;
+    let problem = formats::parse_lilim(&b.name, &text)?;
+    let opts = SolveOptions {
+        seed,
+        time_limit: Duration::from_secs_f64(limit),
+        ..SolveOptions::default()
+    };
+    let started = Instant::now();
+    let sol: Solution = solve(&problem, None, &opts, &mut |_| {});
+    let secs = started.elapsed().as_secs_f64();
+    let report = check::check_lilim(&text, &formats::lilim_solution_json(&sol))?;
+    Ok(Row {
+        name: b.name.clone(),
+        seed,
+        vehicles: report.vehicles,
+        bks_vehicles: b.vehicles,
+        distance: report.distance,
+        bks_distance: b.distance,
+        gap: (report.distance - b.distance) / b.distance * 100.0,
+        secs,
+        ok: report.feasible() && report.served * 2 == problem.n - 1,
+    })
+}
+
+/// Solves every instance of the chosen sets once per seed, checks each result with the
+/// independent checker and prints a table with the gap to the best known solutions and
+/// totals per set and seed. Each solve runs on one thread; `--jobs N` runs N of them at once
+/// (one per core: the time limits are for one core each). Several seeds show how much a
+/// set's mean gap moves between runs, which one run cannot.
 fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
     let dir = PathBuf::from(option(args, "--dir").unwrap_or("../shared/bench/lilim"));
     let sets: Vec<String> = option(args, "--sets")
@@ -208,7 +251,26 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     let only = option(args, "--only");
-    let seed: u64 = parse_num(args, "--seed", 1)?;
+    let seeds: Vec<u64> = match option(args, "--seeds") {
+        Some(list) => list
+            .split(',')
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("--seeds: `{v}` is not a number"))
+            })
+            .collect::<Result<_, _>>()?,
+        None => vec![parse_num(args, "--seed", 1)?],
+    };
+    let jobs: usize = parse_num(args, "--jobs", 1)?;
+    if jobs == 0 || seeds.is_empty() {
+        return Err("--jobs and --seeds need at least one".into());
+    }
+    let several = seeds.len() > 1;
+    let seed_list = seeds
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let bks = read_bks(&dir)?;
     let mut out = std::io::stdout().lock();
     let mut any_infeasible = false;
@@ -219,68 +281,98 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
             .map_or(10.0, |(_, l)| *l);
         writeln!(
             out,
-            "\n## Li & Lim {set} (time limit {limit} s per instance, one thread, seed {seed})"
+            "\n## Li & Lim {set} (time limit {limit} s per instance, one thread per solve, {jobs} at once, seed {seed_list})"
         )
         .ok();
         writeln!(
             out,
-            "| instance | vehicles | BKS veh | distance | BKS distance | gap % | time s | checker |"
+            "| instance | vehicles | BKS veh | distance | BKS distance | gap % | time s | checker |{}",
+            if several { " seed |" } else { "" }
         )
         .ok();
-        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|").ok();
-        let (mut count, mut at_bks, mut gap_sum, mut time_sum, mut veh_sum, mut bks_veh_sum) =
-            (0, 0, 0.0, 0.0, 0, 0);
-        for b in bks
+        writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---|{}",
+            if several { "---:|" } else { "" }
+        )
+        .ok();
+        // Every seed of one instance together, so its spread reads at a glance.
+        let tasks: Vec<(&Bks, u64)> = bks
             .iter()
             .filter(|b| &b.set == set && only.is_none_or(|o| o == b.name))
-        {
-            let path = dir
-                .join("instances")
-                .join(set)
-                .join(format!("{}.txt", b.name));
-            let text = read(&path.to_string_lossy())?;
-            let problem = formats::parse_lilim(&b.name, &text)?;
-            let opts = SolveOptions {
-                seed,
-                time_limit: Duration::from_secs_f64(limit),
-                ..SolveOptions::default()
-            };
-            let started = Instant::now();
-            let sol: Solution = solve(&problem, None, &opts, &mut |_| {});
-            let secs = started.elapsed().as_secs_f64();
-            let report = check::check_lilim(&text, &formats::lilim_solution_json(&sol))?;
-            let ok = report.feasible() && report.served * 2 == problem.n - 1;
-            any_infeasible |= !ok;
-            let gap = (report.distance - b.distance) / b.distance * 100.0;
-            count += 1;
-            veh_sum += report.vehicles;
-            bks_veh_sum += b.vehicles;
-            time_sum += secs;
-            if report.vehicles <= b.vehicles {
-                at_bks += 1;
-                gap_sum += gap;
+            .flat_map(|b| seeds.iter().map(move |&seed| (b, seed)))
+            .collect();
+        let mut rows: Vec<Row> = Vec::with_capacity(tasks.len());
+        run_in_order(
+            tasks.len(),
+            jobs,
+            |k| {
+                let (b, seed) = tasks[k];
+                let path = dir
+                    .join("instances")
+                    .join(set)
+                    .join(format!("{}.txt", b.name));
+                bench_one(&path, b, seed, limit)
+            },
+            |row: Row| {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} |{}",
+                    row.name,
+                    row.vehicles,
+                    row.bks_vehicles,
+                    row.distance,
+                    row.bks_distance,
+                    row.gap,
+                    row.secs,
+                    if row.ok { "feasible" } else { "INFEASIBLE" },
+                    if several {
+                        format!(" {} |", row.seed)
+                    } else {
+                        String::new()
+                    }
+                )
+                .ok();
+                out.flush().ok();
+                rows.push(row);
+            },
+        )?;
+        any_infeasible |= rows.iter().any(|r| !r.ok);
+        let mut means = Vec::new();
+        for &seed in &seeds {
+            let of_seed: Vec<&Row> = rows.iter().filter(|r| r.seed == seed).collect();
+            if of_seed.is_empty() {
+                continue;
+            }
+            let at: Vec<&&Row> = of_seed
+                .iter()
+                .filter(|r| r.vehicles <= r.bks_vehicles)
+                .collect();
+            let mean = at.iter().map(|r| r.gap).sum::<f64>() / at.len().max(1) as f64;
+            if !at.is_empty() {
+                means.push(mean);
             }
             writeln!(
                 out,
-                "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
-                b.name,
-                report.vehicles,
-                b.vehicles,
-                report.distance,
-                b.distance,
-                gap,
-                secs,
-                if ok { "feasible" } else { "INFEASIBLE" }
+                "\n**{set}{}: {} of {} at the best-known vehicle count; mean distance gap on those {}; vehicles {} vs {}; mean time {:.2} s**",
+                if several { format!(", seed {seed}") } else { String::new() },
+                at.len(),
+                of_seed.len(),
+                if at.is_empty() { "n/a".to_string() } else { format!("{mean:.3} %") },
+                of_seed.iter().map(|r| r.vehicles).sum::<usize>(),
+                of_seed.iter().map(|r| r.bks_vehicles).sum::<usize>(),
+                of_seed.iter().map(|r| r.secs).sum::<f64>() / of_seed.len() as f64
             )
             .ok();
-            out.flush().ok();
         }
-        if count > 0 {
+        if several && !means.is_empty() {
+            let lo = means.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             writeln!(
                 out,
-                "\n**{set}: {at_bks} of {count} at the best-known vehicle count; mean distance gap on those {:.3} %; vehicles {veh_sum} vs {bks_veh_sum}; mean time {:.2} s**",
-                if at_bks > 0 { gap_sum / at_bks as f64 } else { f64::NAN },
-                time_sum / count as f64
+                "\n**{set}: mean gap over {} seeds {:.3} % (per seed {lo:.3} to {hi:.3} %)**",
+                means.len(),
+                means.iter().sum::<f64>() / means.len() as f64
             )
             .ok();
         }
@@ -289,6 +381,61 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Runs `work(0..count)` on `jobs` threads and hands the results to `done` in index order as
+/// soon as each one and all before it are finished. The first error stops new work and is
+/// returned once the running work has ended.
+fn run_in_order<T: Send>(
+    count: usize,
+    jobs: usize,
+    work: impl Fn(usize) -> Result<T, String> + Sync,
+    mut done: impl FnMut(T),
+) -> Result<(), String> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<T, String>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(count) {
+            let tx = tx.clone();
+            let (next, stop, work) = (&next, &stop, &work);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= count {
+                        break;
+                    }
+                    let result = work(k);
+                    if result.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((k, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting: std::collections::BTreeMap<usize, T> = Default::default();
+        let mut printed = 0;
+        let mut error = None;
+        for (k, result) in rx {
+            match result {
+                Ok(v) => {
+                    waiting.insert(k, v);
+                }
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+            while let Some(v) = waiting.remove(&printed) {
+                done(v);
+                printed += 1;
+            }
+        }
+        error.map_or(Ok(()), Err)
     })
 }
 
@@ -398,4 +545,43 @@ fn cmd_realtime(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_in_order;
+
+    #[test]
+    fn results_come_in_order_whatever_finishes_first() {
+        let mut seen = Vec::new();
+        let work = |k: usize| {
+            // Earlier tasks take longer, so they finish after later ones.
+            std::thread::sleep(std::time::Duration::from_millis(((8 - k) * 5) as u64));
+            Ok(k * 10)
+        };
+        run_in_order(8, 3, work, |v| seen.push(v)).expect("no task fails");
+        assert_eq!(seen, (0..8).map(|k| k * 10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_first_error_stops_new_work_and_is_returned() {
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        let result = run_in_order(
+            100,
+            2,
+            |k| {
+                started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if k == 3 {
+                    Err(format!("task {k} failed"))
+                } else {
+                    Ok(k)
+                }
+            },
+            |v| seen.push(v),
+        );
+        assert_eq!(result, Err("task 3 failed".to_string()));
+        assert_eq!(&seen[..3], &[0, 1, 2]);
+        assert!(started.load(std::sync::atomic::Ordering::Relaxed) < 100);
+    }
 }
