@@ -494,9 +494,9 @@ const POOL_ROUTES: usize = 200_000;
 const RECOMBINE_NODES: u64 = 200_000;
 const RECREATES: usize = 3;
 /// Candidates without a better plan before the fixed-fleet search recombines the pool (about
-/// half a second on the 200-order instances). Measured on the Li & Lim 200 set at 10 s: 3000
-/// gave the lowest mean gap of 1000, 3000 and 6000 on 18 runs of wide- and tight-window
-/// instances each.
+/// half a second on the 200-order instances; one recombination takes up to ~80 ms). Of 1000,
+/// 3000 and 6000, 3000 gave the lowest mean gap on 18 runs each of wide- and tight-window
+/// 200-order instances, single runs whose spread is about as large as the differences.
 const RECOMBINE_STALL: u64 = 3000;
 /// Share of the orders a shaken copy of the best plan takes out and puts back.
 const SHAKE_SHARE: f64 = 0.3;
