@@ -191,20 +191,24 @@ fn read_bks(dir: &Path) -> Result<Vec<Bks>, String> {
 }
 
 /// One solved benchmark instance.
-struct Row {
-    name: String,
+struct Row<'a> {
+    bks: &'a Bks,
     seed: u64,
     vehicles: usize,
-    bks_vehicles: usize,
     distance: f64,
-    bks_distance: f64,
-    gap: f64,
     secs: f64,
     ok: bool,
 }
 
+impl Row<'_> {
+    /// Distance above the best known, in percent.
+    fn gap(&self) -> f64 {
+        (self.distance - self.bks.distance) / self.bks.distance * 100.0
+    }
+}
+
 /// Solves one benchmark instance and checks the result with the independent checker.
-fn bench_one(path: &Path, b: &Bks, seed: u64, limit: f64) -> Result<Row, String> {
+fn bench_one<'a>(path: &Path, b: &'a Bks, seed: u64, limit: f64) -> Result<Row<'a>, String> {
     let text = read(&path.to_string_lossy())?;
     let problem = formats::parse_lilim(&b.name, &text)?;
     let opts = SolveOptions {
@@ -217,13 +221,10 @@ fn bench_one(path: &Path, b: &Bks, seed: u64, limit: f64) -> Result<Row, String>
     let secs = started.elapsed().as_secs_f64();
     let report = check::check_lilim(&text, &formats::lilim_solution_json(&sol))?;
     Ok(Row {
-        name: b.name.clone(),
+        bks: b,
         seed,
         vehicles: report.vehicles,
-        bks_vehicles: b.vehicles,
         distance: report.distance,
-        bks_distance: b.distance,
-        gap: (report.distance - b.distance) / b.distance * 100.0,
         secs,
         ok: report.feasible() && report.served * 2 == problem.n - 1,
     })
@@ -318,12 +319,12 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
                 writeln!(
                     out,
                     "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} |{}",
-                    row.name,
+                    row.bks.name,
                     row.vehicles,
-                    row.bks_vehicles,
+                    row.bks.vehicles,
                     row.distance,
-                    row.bks_distance,
-                    row.gap,
+                    row.bks.distance,
+                    row.gap(),
                     row.secs,
                     if row.ok { "feasible" } else { "INFEASIBLE" },
                     if several {
@@ -346,9 +347,9 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
             }
             let at: Vec<&&Row> = of_seed
                 .iter()
-                .filter(|r| r.vehicles <= r.bks_vehicles)
+                .filter(|r| r.vehicles <= r.bks.vehicles)
                 .collect();
-            let mean = at.iter().map(|r| r.gap).sum::<f64>() / at.len().max(1) as f64;
+            let mean = at.iter().map(|r| r.gap()).sum::<f64>() / at.len().max(1) as f64;
             if !at.is_empty() {
                 means.push(mean);
             }
@@ -360,7 +361,7 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
                 of_seed.len(),
                 if at.is_empty() { "n/a".to_string() } else { format!("{mean:.3} %") },
                 of_seed.iter().map(|r| r.vehicles).sum::<usize>(),
-                of_seed.iter().map(|r| r.bks_vehicles).sum::<usize>(),
+                of_seed.iter().map(|r| r.bks.vehicles).sum::<usize>(),
                 of_seed.iter().map(|r| r.secs).sum::<f64>() / of_seed.len() as f64
             )
             .ok();
@@ -553,10 +554,19 @@ mod tests {
 
     #[test]
     fn results_come_in_order_whatever_finishes_first() {
+        use std::sync::atomic::{AtomicBool, Ordering};
         let mut seen = Vec::new();
+        let later_done = AtomicBool::new(false);
         let work = |k: usize| {
-            // Earlier tasks take longer, so they finish after later ones.
-            std::thread::sleep(std::time::Duration::from_millis(((8 - k) * 5) as u64));
+            // The first task finishes only after the second one has: results arrive out of
+            // order (another thread takes the second task, so this cannot wait forever).
+            if k == 0 {
+                while !later_done.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+            } else if k == 1 {
+                later_done.store(true, Ordering::Release);
+            }
             Ok(k * 10)
         };
         run_in_order(8, 3, work, |v| seen.push(v)).expect("no task fails");

@@ -158,7 +158,8 @@ fn fleet_first(
         start_temperature: opts.start_temperature * 0.3,
         ..opts.clone()
     };
-    // Time left after the planned starts (one ended early) goes to one more start.
+    // Starts run until the time (less the last recombination's reserve) or the iteration cap
+    // is spent: the planned starts normally use it all; any time left goes to one more.
     let mut t = 0u32;
     loop {
         let left = tickets.saturating_sub(t).max(1);
