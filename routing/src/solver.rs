@@ -499,8 +499,6 @@ const RECREATES: usize = 3;
 /// 3000 and 6000, 3000 gave the lowest mean gap on 18 runs each of wide- and tight-window
 /// 200-order instances, single runs whose spread is about as large as the differences.
 const RECOMBINE_STALL: u64 = 3000;
-/// Orders per route up to which the search keeps its base temperatures (see `heat`).
-const HEAT_ROUTE_ORDERS: f64 = 8.0;
 /// Share of the orders a shaken copy of the best plan takes out and puts back.
 const SHAKE_SHARE: f64 = 0.3;
 
@@ -585,9 +583,8 @@ impl Search {
         // Temperatures relative to the cost of one served order, so one setting fits every
         // scale (metres, seconds, benchmark units).
         let per_order = (current.travel() * p.objective.travel_weight / n_req as f64).max(1e-6);
-        let scale = per_order * heat(n_req, current.used_vehicles());
-        let t0 = opts.start_temperature * scale;
-        let t1 = opts.end_temperature * scale;
+        let t0 = opts.start_temperature * per_order;
+        let t1 = opts.end_temperature * per_order;
         let start_fraction = budget.fraction();
         let mut last_report = Instant::now();
         let mut since_complete = 0u32;
@@ -695,19 +692,6 @@ impl Search {
         }
         best
     }
-}
-
-/// How much hotter than the base temperatures the search runs on routes of many orders: 1 up
-/// to `HEAT_ROUTE_ORDERS` orders per route, then growing with the square of the length (3
-/// routes of 33 orders: 17 times). A long route's plans differ from each other in the order of
-/// dozens of stops at once, and a cool search settles in the first such order it finds: on six
-/// wide-window 200-order instances (3 to 5 routes) × 12 seeds the mean gap was 6.98 % at the
-/// base temperatures and 4.62 % with this factor (the whole 200 set, five seeds: 1.665 ->
-/// 1.563 %, the lr2 class 3.24 -> 2.03 %), while routes of 8 orders or fewer (tight windows,
-/// the city's couriers) keep the temperatures the rest was tuned with.
-fn heat(orders: usize, routes: usize) -> f64 {
-    let per_route = orders as f64 / routes.max(1) as f64;
-    (per_route / HEAT_ROUTE_ORDERS).max(1.0).powi(2)
 }
 
 fn adapt(weight: &mut [f64], score: &mut [f64], used: &mut [u32]) {
@@ -1192,22 +1176,5 @@ fn perturb(p: &Problem, s: &mut Solution, active: &[bool], rng: &mut Rng, moves:
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heat_leaves_short_routes_alone_and_warms_long_ones() {
-        // The city: 500 orders on 100 couriers; tight windows: 100 orders on 13 routes.
-        assert_eq!(heat(500, 100), 1.0);
-        assert_eq!(heat(100, 13), 1.0);
-        assert_eq!(heat(0, 0), 1.0);
-        // Wide windows: 100 orders on 3 routes are about 4.2 times the base length.
-        let h = heat(100, 3);
-        assert!((h - (100.0 / 3.0 / 8.0f64).powi(2)).abs() < 1e-9, "got {h}");
-        assert!(heat(100, 2) > heat(100, 3) && heat(100, 3) > heat(100, 5));
     }
 }
