@@ -976,7 +976,7 @@ fn remove_one_route(
     let gone = used[rng.below(used.len())];
     let pool = requests_in(p, &s.routes[gone]);
     remove_all(p, &mut s, &pool);
-    let active: Vec<bool> = s.routes.iter().map(|r| !r.is_empty()).collect();
+    let active = active_routes(&s, false);
     eject_insert(p, s, pool, &active, budget, rng)
 }
 
@@ -985,7 +985,7 @@ fn remove_one_route(
 /// best plan's fleet on its own goes on from here instead of giving its time up.
 fn shake(p: &Problem, best: &Solution, budget: &mut Budget, rng: &mut Rng) -> Option<Solution> {
     let mut s = best.clone();
-    let active: Vec<bool> = s.routes.iter().map(|r| !r.is_empty()).collect();
+    let active = active_routes(&s, false);
     let q = ((p.requests.len() as f64 * SHAKE_SHARE).ceil() as usize).max(1);
     ruin_with(p, &mut s, 1 + rng.below(2), q, rng);
     regret_insert(p, &mut s, rng, 2, false, 0.2, Some(&active));
