@@ -878,9 +878,9 @@ async fn import(
 async fn catalog_snapshot(
     pool: &PgPool,
     store: &str,
-) -> Vec<(String, String, i64, bool, i32, i32)> {
+) -> Vec<(String, String, i64, bool, i32, i32, Option<String>)> {
     sqlx::query_as(
-        "select c.name, p.name, p.price_fen, p.listed, p.low_stock_threshold, s.on_hand
+        "select c.name, p.name, p.price_fen, p.listed, p.low_stock_threshold, s.on_hand, p.restricted
          from products p join categories c on c.id = p.category_id
          join stock_levels s on s.product_id = p.id
          where p.store_id = $1::uuid order by c.name, p.name",
@@ -1139,7 +1139,7 @@ async fn the_csv_export_downloads_and_imports_back_unchanged(pool: PgPool) {
     );
     let text = String::from_utf8(res.bytes().await.unwrap().to_vec()).unwrap();
     assert!(text.starts_with(
-        "\u{feff}product_id,category,name,unit,price,listed,low_stock_threshold,on_hand\n"
+        "\u{feff}product_id,category,name,unit,price,listed,low_stock_threshold,on_hand,restricted\n"
     ));
     assert!(text.contains(",'=HYPERLINK(1),"), "formulas are defused");
     let products = scalar_i64(
@@ -1154,6 +1154,101 @@ async fn the_csv_export_downloads_and_imports_back_unchanged(pool: PgPool) {
     assert_eq!(status, StatusCode::OK, "{r}");
     assert_eq!(r["unchanged"].as_i64(), Some(products), "{r}");
     assert_eq!(catalog_snapshot(&pool, &store).await, before);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_csv_carries_the_id_check_of_restricted_goods(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let owner = app.login_as("merchant").await;
+    let store = store_id(&pool, MART).await;
+    let product = product_of(&pool, MART, "").await;
+    sqlx::query("update products set restricted = 'alcohol' where id = $1::uuid")
+        .bind(&product)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let restricted = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>(
+                "select restricted from products where id = $1::uuid",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let text = String::from_utf8(
+        app.get(
+            &format!("/merchant/stores/{store}/export.csv"),
+            Some(&owner),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec(),
+    )
+    .unwrap();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&product))
+        .unwrap()
+        .to_string();
+    assert!(row.ends_with(",alcohol"), "{row}");
+    assert!(
+        text.lines().skip(1).all(|l| {
+            let kind = l.rsplit(',').next().unwrap();
+            ["none", "medicine", "alcohol", "tobacco"].contains(&kind)
+        }),
+        "every row says whether it needs an ID check"
+    );
+    let header = text.lines().next().unwrap();
+    let file = |rows: &[&str]| format!("{header}\n{}\n", rows.join("\n"));
+    let cleared = row.replace(",alcohol", ",none");
+
+    // A wrong kind is refused with the column named, and changes nothing.
+    let wrong = row.replace(",alcohol", ",wine");
+    let (_, r) = import(&app, &owner, &store, &file(&[&wrong]), true).await;
+    assert_eq!(r["failed"], 1, "{r}");
+    let message = r["rows"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("restricted:"), "{message}");
+    assert_eq!(
+        restricted(product.clone()).await.as_deref(),
+        Some("alcohol")
+    );
+
+    // "none" clears the check, the exported value sets it again, an empty cell keeps it.
+    let (_, r) = import(&app, &owner, &store, &file(&[&cleared]), true).await;
+    assert_eq!(r["updated"], 1, "{r}");
+    assert_eq!(restricted(product.clone()).await, None);
+    let (_, r) = import(&app, &owner, &store, &file(&[&row]), true).await;
+    assert_eq!(r["updated"], 1, "{r}");
+    assert_eq!(
+        restricted(product.clone()).await.as_deref(),
+        Some("alcohol")
+    );
+    let kept = row.replace(",alcohol", ",");
+    let (_, r) = import(&app, &owner, &store, &file(&[&kept]), true).await;
+    assert_eq!(r["unchanged"], 1, "{r}");
+    assert_eq!(
+        restricted(product.clone()).await.as_deref(),
+        Some("alcohol")
+    );
+
+    // A new product comes in with its check.
+    let (_, r) = import(
+        &app,
+        &owner,
+        &store,
+        &file(&[",Drinks,Rice wine 黄酒,bottle,35.00,yes,3,12,alcohol"]),
+        true,
+    )
+    .await;
+    assert_eq!(r["created"], 1, "{r}");
+    let created = product_of(&pool, MART, "Rice wine").await;
+    assert_eq!(restricted(created).await.as_deref(), Some("alcohol"));
 }
 
 async fn post_image(

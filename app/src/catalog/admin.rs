@@ -672,7 +672,7 @@ pub async fn store_of_product(
 // ----- CSV -----
 
 /// The CSV columns, in export order. Import needs the header; column order is free.
-pub const CSV_COLUMNS: [&str; 8] = [
+pub const CSV_COLUMNS: [&str; 9] = [
     "product_id",
     "category",
     "name",
@@ -681,7 +681,11 @@ pub const CSV_COLUMNS: [&str; 8] = [
     "listed",
     "low_stock_threshold",
     "on_hand",
+    "restricted",
 ];
+
+/// The `restricted` cell of a product without an ID check.
+const UNRESTRICTED: &str = "none";
 
 /// Spreadsheets run cells starting with = + - @ as formulas: exported text cells get a
 /// leading apostrophe, which import removes again, so a round trip changes nothing.
@@ -708,7 +712,7 @@ fn yuan(m: Money) -> String {
 pub async fn export_csv(pool: &PgPool, store_id: Uuid) -> Result<String, AppError> {
     let rows = sqlx::query!(
         r#"select p.id, c.name as category, p.name, p.unit, p.price_fen, p.listed, p.low_stock_threshold,
-                  coalesce(s.on_hand, 0) as "on_hand!"
+                  coalesce(s.on_hand, 0) as "on_hand!", p.restricted
            from products p
            join categories c on c.id = p.category_id
            left join stock_levels s on s.store_id = p.store_id and s.product_id = p.id
@@ -731,6 +735,7 @@ pub async fn export_csv(pool: &PgPool, store_id: Uuid) -> Result<String, AppErro
             if r.listed { "yes" } else { "no" }.to_string(),
             r.low_stock_threshold.to_string(),
             r.on_hand.to_string(),
+            r.restricted.unwrap_or_else(|| UNRESTRICTED.to_string()),
         ])
         .map_err(AppError::internal)?;
     }
@@ -749,6 +754,8 @@ pub struct CsvLine {
     pub listed: Option<bool>,
     pub threshold: Option<Threshold>,
     pub on_hand: Option<i32>,
+    /// `Some(None)` clears the ID check, `None` (an empty cell or no column) keeps it.
+    pub restricted: Option<Option<Restriction>>,
 }
 
 fn in_column(column: &str, e: AppError) -> String {
@@ -787,6 +794,13 @@ pub fn parse_csv_line(get: impl Fn(&str) -> String) -> Result<CsvLine, String> {
         .transpose()
         .map_err(|e| in_column("low_stock_threshold", e))?;
     let on_hand = int("on_hand")?;
+    let restricted = match get("restricted").trim().to_ascii_lowercase().as_str() {
+        "" => None,
+        UNRESTRICTED | "no" | "无" => Some(None),
+        s => Some(Some(Restriction::parse(s).ok_or_else(|| {
+            format!("restricted: write medicine, alcohol, tobacco or {UNRESTRICTED}")
+        })?)),
+    };
     if let Some(n) = on_hand
         && !(0..=StockAdjustment::MAX).contains(&n)
     {
@@ -805,6 +819,7 @@ pub fn parse_csv_line(get: impl Fn(&str) -> String) -> Result<CsvLine, String> {
         listed,
         threshold,
         on_hand,
+        restricted,
     })
 }
 
@@ -1031,7 +1046,10 @@ async fn import_row(
     };
     match existing {
         None => {
-            insert_product(tx, store_id, &input(true, 5)?, l.on_hand.unwrap_or(0)).await?;
+            let id = insert_product(tx, store_id, &input(true, 5)?, l.on_hand.unwrap_or(0)).await?;
+            if let Some(restricted) = l.restricted {
+                restrict_in(tx, store_id, id, restricted).await?;
+            }
             Ok(RowOutcome::Created)
         }
         Some((id, listed, threshold)) => {
@@ -1057,6 +1075,9 @@ async fn import_row(
                     changed = true;
                 }
             }
+            if let Some(restricted) = l.restricted {
+                changed |= restrict_in(tx, store_id, id, restricted).await?;
+            }
             Ok(if changed {
                 RowOutcome::Updated
             } else {
@@ -1064,6 +1085,25 @@ async fn import_row(
             })
         }
     }
+}
+
+/// Sets a product's ID check; returns whether it changed.
+async fn restrict_in(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: Uuid,
+    product_id: Uuid,
+    restricted: Option<Restriction>,
+) -> Result<bool, AppError> {
+    let done = sqlx::query!(
+        "update products set restricted = $3
+         where id = $1 and store_id = $2 and restricted is distinct from $3",
+        product_id,
+        store_id,
+        restricted.map(Restriction::as_str)
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 async fn save_category_in(
@@ -1310,12 +1350,27 @@ mod tests {
         assert_eq!(ok.listed, Some(false));
         assert_eq!(ok.on_hand, Some(7));
         assert_eq!(ok.threshold, None);
+        assert_eq!(ok.restricted, None, "no column keeps the ID check");
+        let with = |cell: &str| {
+            parse_csv_line(row(&[
+                ("category", "Drinks"),
+                ("name", "Beer"),
+                ("unit", "can"),
+                ("price", "8"),
+                ("restricted", cell),
+            ]))
+            .map(|l| l.restricted)
+        };
+        assert_eq!(with(""), Ok(None));
+        assert_eq!(with(" Alcohol "), Ok(Some(Some(Restriction::Alcohol))));
+        assert_eq!(with("none"), Ok(Some(None)));
         let cases = [
             (("price", "free"), "price:"),
             (("listed", "maybe"), "listed:"),
             (("on_hand", "-1"), "on_hand:"),
             (("product_id", "42"), "product_id:"),
             (("name", ""), "name:"),
+            (("restricted", "wine"), "restricted:"),
         ];
         for ((k, v), prefix) in cases {
             let mut cells = vec![

@@ -516,9 +516,10 @@ fn CsvImport(store_id: Uuid, reload: RwSignal<u32>) -> impl IntoView {
     view! {
         <details class="card" data-test="csv-import">
             <summary>"Import CSV 批量导入"</summary>
-            <p class="muted">"Columns: product_id, category, name, unit, price, listed, low_stock_threshold, on_hand. "
+            <p class="muted">"Columns: product_id, category, name, unit, price, listed, low_stock_threshold, on_hand, restricted. "
                 "Rows with a product_id update that product; others match by category and name, or create it. "
-                "on_hand sets the counted stock. Export first to get a file to edit."</p>
+                "on_hand sets the counted stock; restricted is medicine, alcohol, tobacco (an ID check at the door) or none. "
+                "An empty listed, low_stock_threshold, on_hand or restricted cell keeps what the product has. Export first to get a file to edit."</p>
             <label>"CSV file"<input type="file" accept=".csv,text/csv" node_ref=input on:change=read_file data-test="csv-file"/></label>
             <label>"…or paste it here"
                 <textarea rows="5" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev)) data-test="csv-text"></textarea>
