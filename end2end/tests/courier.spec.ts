@@ -130,25 +130,26 @@ test('dispatch offers a paid order to the courier, who accepts, picks it up with
                                       where u.email = 'courier@songda.test'`)), { timeout: 20_000 }).toBeGreaterThan(before);
   await expect(distance).not.toHaveText(first!, { timeout: 15_000 });
 
-  // At the door there is no network: the courier takes the PIN anyway. The phone keeps it
-  // and shows it waiting; the server has not seen it.
+  // At the door there is no network: the courier takes the photo and the PIN anyway. The
+  // phone keeps both and shows them waiting; the server has seen neither.
   await expect(dropoff.getByTestId('delivery-pin-input')).toBeVisible({ timeout: 15_000 });
-  // A photo at the door, shrunk on the phone and kept with the order.
-  await dropoff.getByTestId('photo-file').setInputFiles({ name: 'door.png', mimeType: 'image/png', buffer: DOOR_PNG });
-  await expect(dropoff.getByTestId('photo-status')).toContainText('Photo saved', { timeout: 15_000 });
-  expect(sql(`select content_type from delivery_photos where order_id = '${orderId}'`)).toBe('image/jpeg');
   await phone.setOffline(true);
+  // A photo at the door, shrunk on the phone and kept there until the network is back.
+  await dropoff.getByTestId('photo-file').setInputFiles({ name: 'door.png', mimeType: 'image/png', buffer: DOOR_PNG });
+  await expect(dropoff.getByTestId('photo-status')).toContainText('kept on this phone', { timeout: 15_000 });
   await dropoff.getByTestId('delivery-pin-input').fill(pin);
   await dropoff.getByTestId('delivered').click();
   await expect(dropoff.getByTestId('stop-waiting')).toContainText('Delivered');
-  await expect(courier.getByTestId('outbox-pending')).toContainText('1 action(s) waiting');
+  await expect(courier.getByTestId('outbox-pending')).toContainText('1 action(s) and 1 photo(s) waiting');
   await expect(courier.getByTestId('outbox-pending')).toContainText('no network', { timeout: 10_000 });
   expect(sql(`select status from orders where id = '${orderId}'`)).toBe('delivering');
-  // The network returns: the delivery is sent and applied once.
+  expect(sql(`select count(*) from delivery_photos where order_id = '${orderId}'`)).toBe('0');
+  // The network returns: the delivery is sent and applied once, then the photo.
   await phone.setOffline(false);
   await expect(ours).toHaveCount(0, { timeout: 20_000 });
-  await expect(courier.getByTestId('outbox-pending')).toHaveCount(0);
+  await expect(courier.getByTestId('outbox-pending')).toHaveCount(0, { timeout: 15_000 });
   expect(sql(`select count(*) from order_events where order_id = '${orderId}' and to_status = 'delivered'`)).toBe('1');
+  expect(sql(`select content_type from delivery_photos where order_id = '${orderId}'`)).toBe('image/jpeg');
   await expect(courier.getByTestId('today-delivered')).toHaveText(/^[1-9]\d*$/, { timeout: 10_000 });
 
   // The customer's page follows live and ends in 已完成.

@@ -185,9 +185,13 @@ pub fn CourierHome() -> impl IntoView {
             })}
             <p class="muted" role="status" data-test="location-state">{move || located.get()}</p>
             <p class="field-error" role="alert" data-test="courier-error">{problem}</p>
-            {move || (outbox.waiting_actions() > 0).then(|| view! {
+            {move || (outbox.waiting_actions() + outbox.waiting_photos() > 0).then(|| view! {
                 <p class="notice" role="status" data-test="outbox-pending">
-                    {format!("{} action(s) waiting to be sent 待发送", outbox.waiting_actions())}
+                    {move || match (outbox.waiting_actions(), outbox.waiting_photos()) {
+                        (a, 0) => format!("{a} action(s) waiting to be sent 待发送"),
+                        (0, p) => format!("{p} photo(s) waiting to be sent 待发送"),
+                        (a, p) => format!("{a} action(s) and {p} photo(s) waiting to be sent 待发送"),
+                    }}
                     {move || if outbox.offline.get() { " · no network: sent when it is back" } else { " · sending…" }}
                 </p>
             })}
@@ -333,7 +337,7 @@ fn stop_card(next: bool, s: TaskStop, outbox: Outbox) -> impl IntoView {
                         id_checked: id_checked.get_untracked(),
                     }),
                 )}
-                <super::photo::DoorPhoto order_id/>
+                <super::photo::DoorPhoto order_id outbox/>
                 {failure_form(order_id, attempts.len(), outbox)}
             }
             .into_any()
