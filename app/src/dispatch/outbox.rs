@@ -246,9 +246,13 @@ impl Outbox {
         }
     }
 
-    /// Shows why something was refused (the last five reasons).
+    /// Shows why something was refused (the last five reasons, each once: a retry every few
+    /// seconds that fails the same way does not push the others out).
     fn refuse(self, why: String) {
         self.refused.update(|r| {
+            if r.contains(&why) {
+                return;
+            }
             r.push(why);
             let excess = r.len().saturating_sub(5);
             r.drain(..excess);
