@@ -277,43 +277,48 @@ mod storage {
         format!("songda.courier.outbox.{user}")
     }
 
-    fn local() -> Option<web_sys::Storage> {
-        web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-    }
-
-    pub fn load(user: Uuid) -> Vec<QueuedAction> {
-        local()
-            .and_then(|s| s.get_item(&key(user)).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
-    }
-
-    pub fn save(user: Uuid, list: &[QueuedAction]) {
-        if let (Some(s), Ok(text)) = (local(), serde_json::to_string(list)) {
-            let _ = s.set_item(&key(user), &text);
-        }
-    }
-
     fn photos_key(user: Uuid) -> String {
         format!("songda.courier.photos.{user}")
     }
 
-    pub fn load_photos(user: Uuid) -> Vec<KeptPhoto> {
+    fn local() -> Option<web_sys::Storage> {
+        web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+    }
+
+    /// The list stored under `key` (empty when there is none or it cannot be read).
+    fn load_list<T: serde::de::DeserializeOwned>(key: &str) -> Vec<T> {
         local()
-            .and_then(|s| s.get_item(&photos_key(user)).ok().flatten())
+            .and_then(|s| s.get_item(key).ok().flatten())
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default()
     }
 
-    /// Whether the photos were stored (browser storage holds a few MiB).
-    pub fn save_photos(user: Uuid, list: &[KeptPhoto]) -> bool {
-        let Some(s) = local() else { return false };
-        if list.is_empty() {
-            return s.remove_item(&photos_key(user)).is_ok();
+    /// Whether `list` was stored under `key` (browser storage holds a few MiB).
+    fn save_list<T: serde::Serialize>(key: &str, list: &[T]) -> bool {
+        match (local(), serde_json::to_string(list)) {
+            (Some(s), Ok(text)) => s.set_item(key, &text).is_ok(),
+            _ => false,
         }
-        serde_json::to_string(list)
-            .ok()
-            .is_some_and(|text| s.set_item(&photos_key(user), &text).is_ok())
+    }
+
+    pub fn load(user: Uuid) -> Vec<QueuedAction> {
+        load_list(&key(user))
+    }
+
+    pub fn save(user: Uuid, list: &[QueuedAction]) {
+        save_list(&key(user), list);
+    }
+
+    pub fn load_photos(user: Uuid) -> Vec<KeptPhoto> {
+        load_list(&photos_key(user))
+    }
+
+    /// Whether the photos were stored; an empty list frees the space.
+    pub fn save_photos(user: Uuid, list: &[KeptPhoto]) -> bool {
+        if list.is_empty() {
+            return local().is_some_and(|s| s.remove_item(&photos_key(user)).is_ok());
+        }
+        save_list(&photos_key(user), list)
     }
 
     /// A random (version 4) key from the browser's cryptographic generator.
