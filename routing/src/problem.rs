@@ -90,6 +90,9 @@ pub struct Problem {
     pub has_deadlines: bool,
     /// For each node, the other request nodes ordered by travel time (for related removal).
     pub neighbours: Vec<Vec<u32>>,
+    /// Rounding allowance for sums of a few travel times (a billionth of the longest one):
+    /// bounds computed in another order than the exact value may differ by a few last bits.
+    pub slack: f64,
 }
 
 impl Problem {
@@ -170,6 +173,7 @@ impl Problem {
             })
             .collect();
         let has_deadlines = nodes.iter().any(|s| s.deadline.is_finite());
+        let slack = 1e-9 * time.iter().copied().fold(1.0, f64::max);
         Ok(Problem {
             name: name.into(),
             n,
@@ -185,6 +189,7 @@ impl Problem {
             objective,
             has_deadlines,
             neighbours,
+            slack,
         })
     }
 

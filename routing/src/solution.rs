@@ -332,6 +332,34 @@ pub fn for_each_insertion(
     route: &Route,
     r: usize,
     cutoff: &Cell<f64>,
+    found: impl FnMut(usize, usize, f64),
+) {
+    insertions_from(p, route, r, cutoff, None, 0..usize::MAX, found);
+}
+
+/// Lower bounds on the detour of inserting one request into one route, per position: what
+/// lets the search for the cheapest insertion skip pickup positions and stop delivery walks
+/// without pricing them. Every bound is at most the detour the walk would compute (less
+/// the problem's rounding `slack`).
+struct Bounds<'a> {
+    /// Cheapest detour of the delivery after position `j` or later.
+    later: &'a [f64],
+    /// Cheapest detour of any insertion with the pickup after position `i`.
+    first: &'a [f64],
+    /// No delivery fits after this position or later (it would start past its due).
+    end: usize,
+}
+
+/// `for_each_insertion` over the pickup positions in `pickups` (all of them for an order on
+/// board), skipping what `bounds` proves costs at least `cutoff`.
+#[inline]
+fn insertions_from(
+    p: &Problem,
+    route: &Route,
+    r: usize,
+    cutoff: &Cell<f64>,
+    bounds: Option<&Bounds>,
+    pickups: std::ops::Range<usize>,
     mut found: impl FnMut(usize, usize, f64),
 ) {
     let req = &p.requests[r];
@@ -368,11 +396,16 @@ pub fn for_each_insertion(
     let (svc_p, svc_d) = (p.service[pu], p.service[de]);
     let (ready_p, due_p, ready_d, due_d) = (p.ready[pu], p.due[pu], p.ready[de], p.due[de]);
     let t_pd = p.t(pu, de);
-    for i in 0..last {
+    for i in pickups.start..pickups.end.min(last) {
         if route.start[i] > due_p + EPS {
             break;
         }
         if route.load[i] + req.size > cap {
+            continue;
+        }
+        if let Some(b) = bounds
+            && b.first[i] - p.slack >= cutoff.get()
+        {
             continue;
         }
         let (a, b) = (nodes[i], nodes[i + 1]);
@@ -401,7 +434,13 @@ pub fn for_each_insertion(
         let mut cur = sp;
         let mut prev = pu;
         let mut prev_svc = svc_p;
-        for j in i + 1..last {
+        for j in i + 1..bounds.map_or(last, |b| b.end) {
+            if let Some(b) = bounds
+                && delta_p + b.later[j] - p.slack >= cutoff.get()
+            {
+                // No delivery from here on is cheaper than what has been found.
+                break;
+            }
             let k = nodes[j];
             cur = (cur + prev_svc + p.t(prev, k)).max(p.ready[k]);
             if cur > route.latest[j] + EPS || route.load[j] + req.size > cap {
@@ -477,17 +516,56 @@ pub fn lateness_after(p: &Problem, route: &Route, r: usize, i: usize, j: usize) 
 
 /// The cheapest feasible insertion of request `r` into route `ri`, by objective cost.
 pub fn best_in_route(p: &Problem, sol: &Solution, ri: usize, r: usize) -> Option<Insertion> {
+    best_in_route_below(p, sol, ri, r, f64::INFINITY)
+}
+
+/// Routes with at least this many stops get detour bounds before the search for the
+/// cheapest insertion: on shorter ones (the tight-window instances' routes of about a
+/// dozen stops) computing them cost more than they saved.
+const BOUNDED_STOPS: usize = 16;
+
+thread_local! {
+    /// Scratch space for `Bounds` (later, first).
+    static BOUNDS: std::cell::RefCell<[Vec<f64>; 2]> = const {
+        std::cell::RefCell::new([Vec::new(), Vec::new()])
+    };
+}
+
+/// The cheapest feasible insertion of request `r` into route `ri` that costs less than
+/// `bound`. A caller that already has an insertion elsewhere passes its cost: positions whose
+/// detour alone reaches it are skipped without pricing them, which makes most routes cheap
+/// to rule out. (Inserting a stop never lowers lateness, so the detour is a lower bound.)
+///
+/// Without such a bound, on long routes, the search makes its own: it bounds every
+/// position's detour from below (five travel-time lookups each, no schedule walk), prices
+/// the pickup position with the lowest bound, and then walks the route in order with that
+/// price as the cutoff, skipping pickup positions and ending delivery walks the bounds rule
+/// out. The result is the same as walking everything (the first position priced is walked
+/// again, and nothing within rounding of the cutoff is skipped); on the wide-window 200-order
+/// instances it is 10-15 % faster. With a caller's bound the plain walk is cheaper.
+pub fn best_in_route_below(
+    p: &Problem,
+    sol: &Solution,
+    ri: usize,
+    r: usize,
+    bound: f64,
+) -> Option<Insertion> {
     let route = &sol.routes[ri];
     if !p.allowed(r, route.vehicle) {
         return None;
     }
     let w = &p.objective;
-    let mut best: Option<Insertion> = None;
+    let best: Cell<Option<Insertion>> = Cell::new(None);
     let late_now = route.late;
-    let cutoff = Cell::new(f64::INFINITY);
-    for_each_insertion(p, route, r, &cutoff, |i, j, dt| {
+    let cutoff0 = if w.travel_weight > 0.0 {
+        bound / w.travel_weight
+    } else {
+        f64::INFINITY
+    };
+    let cutoff = Cell::new(cutoff0);
+    let mut consider = |i: usize, j: usize, dt: f64| {
         let lower = w.travel_weight * dt;
-        if best.is_some_and(|b| lower >= b.cost) {
+        if lower >= bound || best.get().is_some_and(|b| lower >= b.cost) {
             return;
         }
         let cost = if p.has_deadlines {
@@ -495,17 +573,81 @@ pub fn best_in_route(p: &Problem, sol: &Solution, ri: usize, r: usize) -> Option
         } else {
             lower
         };
-        if best.is_none_or(|b| cost < b.cost) {
-            best = Some(Insertion {
+        if cost < bound && best.get().is_none_or(|b| cost < b.cost) {
+            best.set(Some(Insertion {
                 route: ri,
                 i,
                 j,
                 cost,
-            });
+            }));
             if w.travel_weight > 0.0 {
                 cutoff.set(cost / w.travel_weight);
             }
         }
+    };
+    let req = &p.requests[r];
+    let nodes = &route.nodes;
+    if req.on_board
+        || nodes.len() < BOUNDED_STOPS + 2
+        || w.travel_weight <= 0.0
+        || bound < f64::INFINITY
+    {
+        insertions_from(p, route, r, &cutoff, None, 0..usize::MAX, &mut consider);
+        return best.get();
+    }
+    BOUNDS.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let [later, first] = &mut *scratch;
+        let last = nodes.len() - 1;
+        let (pu, de) = (req.pickup, req.delivery);
+        let t_pd = p.t(pu, de);
+        let (due_p, cap) = (p.due[pu], p.vehicles[route.vehicle].capacity);
+        // Stops start no earlier than they do now once something is inserted, so the
+        // delivery cannot follow a stop that starts after its due, nor the pickup one after
+        // either due: only positions before those are bounded and walked.
+        let end = route.start[..last].partition_point(|&s| s <= p.due[de] + EPS);
+        let pickups_end = route.start[..end].partition_point(|&s| s <= due_p + EPS);
+        later.resize(end + 1, 0.0);
+        first.resize(end, 0.0);
+        later[end] = f64::INFINITY;
+        // One pass from the end: the cheapest delivery from each position on, and the
+        // cheapest insertion with the pickup at each position (back to back as the walk
+        // prices it, or the pickup there and the delivery later).
+        let mut cheapest_later = f64::INFINITY;
+        let mut start_at: Option<(usize, f64)> = None;
+        for i in (0..end).rev() {
+            let (a, b) = (nodes[i], nodes[i + 1]);
+            let (t_ab, t_ap, t_db) = (p.t(a, b), p.t(a, pu), p.t(de, b));
+            let pickup = t_ap + p.t(pu, b) - t_ab;
+            let lb = (t_ap + t_pd + t_db - t_ab).min(pickup + cheapest_later);
+            first[i] = lb;
+            cheapest_later = cheapest_later.min(p.t(a, de) + t_db - t_ab);
+            later[i] = cheapest_later;
+            if i < pickups_end
+                && route.load[i] + req.size <= cap
+                && start_at.is_none_or(|(_, best)| lb <= best)
+            {
+                start_at = Some((i, lb));
+            }
+        }
+        let bounds = Bounds { later, first, end };
+        if let Some((i, _)) = start_at {
+            insertions_from(p, route, r, &cutoff, Some(&bounds), i..i + 1, &mut consider);
+            if let Some(b) = best.take() {
+                // Walk everything again from the start, finding this one (or an equal one
+                // earlier) as the plain walk would.
+                cutoff.set(cutoff0.min(b.cost / w.travel_weight + p.slack));
+            }
+        }
+        insertions_from(
+            p,
+            route,
+            r,
+            &cutoff,
+            Some(&bounds),
+            0..pickups_end,
+            &mut consider,
+        );
     });
-    best
+    best.get()
 }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use crate::pool::RoutePool;
 use crate::problem::Problem;
 use crate::rng::Rng;
-use crate::solution::{Insertion, Route, Solution, best_in_route, for_each_insertion};
+use crate::solution::{
+    Insertion, Route, Solution, best_in_route, best_in_route_below, for_each_insertion,
+};
 
 #[derive(Clone, Debug)]
 pub struct SolveOptions {
@@ -352,9 +354,8 @@ fn best_insertion(
         if !open || (blink > 0.0 && rng.unit() < blink) {
             continue;
         }
-        if let Some(ins) = best_in_route(p, sol, ri, r)
-            && best.is_none_or(|b| ins.cost < b.cost)
-        {
+        let bound = best.map_or(f64::INFINITY, |b| b.cost);
+        if let Some(ins) = best_in_route_below(p, sol, ri, r, bound) {
             best = Some(ins);
         }
     }

@@ -357,3 +357,107 @@ fn removal_agrees_with_rebuilding_on_a_classic_plan() {
     }
     assert!(checked > 100, "only {checked} removals checked");
 }
+
+/// The cheapest insertion of `r` into route `ri` by the plain scan (every feasible position,
+/// first in scan order on ties), priced like the solver prices it.
+fn cheapest_by_scan(
+    p: &routing::problem::Problem,
+    sol: &routing::solution::Solution,
+    ri: usize,
+    r: usize,
+) -> Option<routing::solution::Insertion> {
+    use routing::solution::{Insertion, for_each_insertion, lateness_after};
+    let route = &sol.routes[ri];
+    if !p.allowed(r, route.vehicle) {
+        return None;
+    }
+    let w = &p.objective;
+    let mut best: Option<Insertion> = None;
+    let all = std::cell::Cell::new(f64::INFINITY);
+    for_each_insertion(p, route, r, &all, |i, j, dt| {
+        let late = if p.has_deadlines {
+            w.late_weight * (lateness_after(p, route, r, i, j) - route.late)
+        } else {
+            0.0
+        };
+        let cost = w.travel_weight * dt + late;
+        if best.is_none_or(|b| cost < b.cost) {
+            best = Some(Insertion {
+                route: ri,
+                i,
+                j,
+                cost,
+            });
+        }
+    });
+    best
+}
+
+/// The cheapest-insertion search bounds detours and prices the most promising pickup
+/// position first on long routes, and skips what a caller's bound rules out: it must still
+/// return exactly what scanning every position returns (same positions, same cost), for
+/// every order of a plan with long routes put back into every route.
+#[test]
+fn pruned_insertion_search_finds_what_the_full_scan_finds() {
+    use routing::solution::{best_in_route, best_in_route_below};
+    for name in ["lrc201", "lr202", "lc201"] {
+        let p = classic(name);
+        let sol = solve(
+            &p,
+            None,
+            &SolveOptions {
+                max_iterations: 100,
+                ..opts(5)
+            },
+            &mut |_| {},
+        );
+        let longest = sol.routes.iter().map(|r| r.stops().len()).max();
+        assert!(
+            longest.is_some_and(|n| n >= 20),
+            "{name}: routes too short to use the bounds ({longest:?} stops)"
+        );
+        let (mut compared, mut found) = (0, 0);
+        for r in 0..p.requests.len() {
+            let mut s = sol.clone();
+            if let Some(ri) = s.remove_request(&p, r) {
+                s.routes[ri].update(&p);
+            }
+            for ri in 0..s.routes.len() {
+                let scan = cheapest_by_scan(&p, &s, ri, r);
+                let fast = best_in_route(&p, &s, ri, r);
+                assert_eq!(fast, scan, "{name}: order {r} into route {ri}");
+                compared += 1;
+                if let Some(b) = scan {
+                    found += 1;
+                    // A caller's bound: strictly cheaper insertions only.
+                    assert_eq!(best_in_route_below(&p, &s, ri, r, b.cost), None);
+                    assert_eq!(best_in_route_below(&p, &s, ri, r, b.cost + 1e-6), scan);
+                }
+            }
+        }
+        assert!(found * 4 > compared, "{name}: {found} of {compared} fit");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// In city snapshots (soft deadlines, couriers carrying orders) a caller's bound only
+    /// removes insertions that are not cheaper than it.
+    #[test]
+    fn a_bound_keeps_every_cheaper_insertion(text in snapshot(), seed in 0u64..1000, pick in any::<prop::sample::Index>()) {
+        use routing::solution::{best_in_route, best_in_route_below};
+        let p = formats::parse_o2o(&text).expect("parses");
+        let mut sol = solve(&p, None, &SolveOptions { max_iterations: 20, ..opts(seed) }, &mut |_| {});
+        let r = pick.index(p.requests.len());
+        if let Some(ri) = sol.remove_request(&p, r) {
+            sol.routes[ri].update(&p);
+        }
+        for ri in 0..sol.routes.len() {
+            let Some(best) = best_in_route(&p, &sol, ri, r) else { continue };
+            prop_assert_eq!(best_in_route_below(&p, &sol, ri, r, best.cost), None);
+            let below = best_in_route_below(&p, &sol, ri, r, best.cost + 1.0);
+            prop_assert!(below.is_some_and(|b| b.cost <= best.cost), "{:?} vs {:?}", below, best);
+        }
+    }
+}
