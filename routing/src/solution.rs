@@ -514,6 +514,17 @@ pub fn lateness_after(p: &Problem, route: &Route, r: usize, i: usize, j: usize) 
     late
 }
 
+thread_local! {
+    /// Route positions handed to insertion searches on this thread: the solver's measure of
+    /// work, which unlike the clock repeats exactly in runs with a fixed iteration count.
+    static WORK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Work done by insertion searches on this thread so far (see `WORK`).
+pub fn work_done() -> u64 {
+    WORK.with(Cell::get)
+}
+
 /// The cheapest feasible insertion of request `r` into route `ri`, by objective cost.
 pub fn best_in_route(p: &Problem, sol: &Solution, ri: usize, r: usize) -> Option<Insertion> {
     best_in_route_below(p, sol, ri, r, f64::INFINITY)
@@ -554,6 +565,7 @@ pub fn best_in_route_below(
     if !p.allowed(r, route.vehicle) {
         return None;
     }
+    WORK.with(|w| w.set(w.get() + route.nodes.len() as u64));
     let w = &p.objective;
     let best: Cell<Option<Insertion>> = Cell::new(None);
     let late_now = route.late;
