@@ -229,6 +229,34 @@ fn work_bound_is_a_lower_bound_on_every_classic_instance() {
     }
 }
 
+/// A city snapshot's short plan with the order at `pick` taken out (its route's schedule
+/// recomputed): the plan, and the order to put back.
+fn one_order_out(
+    text: &str,
+    seed: u64,
+    pick: prop::sample::Index,
+) -> (
+    routing::problem::Problem,
+    routing::solution::Solution,
+    usize,
+) {
+    let p = formats::parse_o2o(text).expect("parses");
+    let mut sol = solve(
+        &p,
+        None,
+        &SolveOptions {
+            max_iterations: 20,
+            ..opts(seed)
+        },
+        &mut |_| {},
+    );
+    let r = pick.index(p.requests.len());
+    if let Some(ri) = sol.remove_request(&p, r) {
+        sol.routes[ri].update(&p);
+    }
+    (p, sol, r)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -237,12 +265,7 @@ proptest! {
     #[test]
     fn insertion_scan_agrees_with_rebuilding_the_route(text in snapshot(), seed in 0u64..1000, pick in any::<prop::sample::Index>()) {
         use routing::solution::{for_each_insertion, lateness_after, Route};
-        let p = formats::parse_o2o(&text).expect("parses");
-        let mut sol = solve(&p, None, &SolveOptions { max_iterations: 20, ..opts(seed) }, &mut |_| {});
-        let r = pick.index(p.requests.len());
-        if let Some(ri) = sol.remove_request(&p, r) {
-            sol.routes[ri].update(&p);
-        }
+        let (p, sol, r) = one_order_out(&text, seed, pick);
         let req = p.requests[r].clone();
         for route in &sol.routes {
             if !p.allowed(r, route.vehicle) {
@@ -447,12 +470,7 @@ proptest! {
     #[test]
     fn a_bound_keeps_every_cheaper_insertion(text in snapshot(), seed in 0u64..1000, pick in any::<prop::sample::Index>()) {
         use routing::solution::{best_in_route, best_in_route_below};
-        let p = formats::parse_o2o(&text).expect("parses");
-        let mut sol = solve(&p, None, &SolveOptions { max_iterations: 20, ..opts(seed) }, &mut |_| {});
-        let r = pick.index(p.requests.len());
-        if let Some(ri) = sol.remove_request(&p, r) {
-            sol.routes[ri].update(&p);
-        }
+        let (p, sol, r) = one_order_out(&text, seed, pick);
         for ri in 0..sol.routes.len() {
             let Some(best) = best_in_route(&p, &sol, ri, r) else { continue };
             prop_assert_eq!(best_in_route_below(&p, &sol, ri, r, best.cost), None);
