@@ -663,3 +663,109 @@ pub fn best_in_route_below(
     });
     best.get()
 }
+
+/// The cheapest insertion of request `r` into route `ri` right after another request went
+/// in at `placed` (its pickup after position `placed.i` and delivery after `placed.j` of the
+/// route as it was), given `before`, the cheapest insertion of `r` into the route as it
+/// was. Same result as `best_in_route` (same position on equal costs) when travel times keep
+/// the triangle inequality and only travel is priced, at a fraction of the work on long
+/// routes: regret insertion re-prices every pending request after each insertion.
+///
+/// Why it holds: a position of `r` whose two edges were in the route before costs what it
+/// cost then, and the new stops only delay the schedule (triangle inequality), so it is
+/// feasible now only if it was then; none of them beats `before`. If `before` survives
+/// (its edges were not split and it still fits) the answer is it or a position using one of
+/// the new edges: a pickup there (a few walks), or a delivery there after an older pickup
+/// (bounded from below by the two detours, walked only when the bound is below the best).
+/// Otherwise the whole route is searched again.
+pub fn best_in_route_after(
+    p: &Problem,
+    sol: &Solution,
+    ri: usize,
+    r: usize,
+    before: Insertion,
+    placed: Insertion,
+) -> Option<Insertion> {
+    let route = &sol.routes[ri];
+    let req = &p.requests[r];
+    let w = p.objective.travel_weight;
+    let other = &p.requests[p.request_of[route.nodes[placed.i + 1]]];
+    if p.has_deadlines || w <= 0.0 || req.on_board || other.on_board {
+        return best_in_route(p, sol, ri, r);
+    }
+    // Edge `e` (from position e to e + 1) of the route as it was, in the route as it is.
+    let (xi, xj) = (placed.i, placed.j);
+    let map = |e: usize| match e {
+        _ if e < xi => Some(e),
+        _ if e == xi || e == xj => None,
+        _ if e < xj => Some(e + 1),
+        _ => Some(e + 2),
+    };
+    let (Some(bi), Some(bj)) = (map(before.i), map(before.j)) else {
+        return best_in_route(p, sol, ri, r);
+    };
+    let fresh: &[usize] = if xi == xj {
+        &[xi, xi + 1, xi + 2]
+    } else {
+        &[xi, xi + 1, xj + 1, xj + 2]
+    };
+    let best: Cell<Option<Insertion>> = Cell::new(None);
+    let cutoff = Cell::new(before.cost / w + p.slack);
+    let mut consider = |i: usize, j: usize, dt: f64| {
+        let cost = w * dt;
+        let wins = best
+            .get()
+            .is_none_or(|b| cost < b.cost || (cost == b.cost && (i, j) < (b.i, b.j)));
+        if wins {
+            best.set(Some(Insertion {
+                route: ri,
+                i,
+                j,
+                cost,
+            }));
+            cutoff.set(cutoff.get().min(dt + p.slack));
+        }
+    };
+    // `before` in the route as it is: still feasible?
+    let mut survives = false;
+    insertions_from(p, route, r, &cutoff, None, bi..bi + 1, |i, j, dt| {
+        survives |= j == bj;
+        consider(i, j, dt);
+    });
+    if !survives {
+        return best_in_route(p, sol, ri, r);
+    }
+    // Pickups on a new edge, with any delivery.
+    for &e in fresh {
+        insertions_from(p, route, r, &cutoff, None, e..e + 1, &mut consider);
+    }
+    // Deliveries on a new edge after a pickup on an older one.
+    let (pu, de) = (req.pickup, req.delivery);
+    let nodes = &route.nodes;
+    let delivery = |e: usize| {
+        let (k, next) = (nodes[e], nodes[e + 1]);
+        p.t(k, de) + p.t(de, next) - p.t(k, next)
+    };
+    let last_fresh = fresh[fresh.len() - 1];
+    for i in 0..last_fresh {
+        if route.start[i] > p.due[pu] + EPS {
+            break;
+        }
+        if i == bi || fresh.contains(&i) {
+            continue;
+        }
+        let (a, b) = (nodes[i], nodes[i + 1]);
+        let delta_p = p.t(a, pu) + p.t(pu, b) - p.t(a, b);
+        let cheapest = fresh
+            .iter()
+            .filter(|&&e| e > i)
+            .map(|&e| delivery(e))
+            .fold(f64::INFINITY, f64::min);
+        if delta_p + cheapest - p.slack >= cutoff.get() {
+            continue;
+        }
+        insertions_from(p, route, r, &cutoff, None, i..i + 1, &mut consider);
+    }
+    WORK.with(|c| c.set(c.get() + route.nodes.len() as u64));
+    best.get()
+}

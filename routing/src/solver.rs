@@ -12,7 +12,8 @@ use crate::pool::RoutePool;
 use crate::problem::Problem;
 use crate::rng::Rng;
 use crate::solution::{
-    Insertion, Route, Solution, best_in_route, best_in_route_below, for_each_insertion, work_done,
+    Insertion, Route, Solution, best_in_route, best_in_route_after, best_in_route_below,
+    for_each_insertion, work_done,
 };
 
 #[derive(Clone, Debug)]
@@ -461,7 +462,12 @@ fn regret_insert(
             if fleet_mode && cache[i][ins.route].is_none() {
                 continue;
             }
-            cache[i][ins.route] = best_in_route(p, sol, ins.route, q);
+            cache[i][ins.route] = match cache[i][ins.route] {
+                Some(before) if fleet_mode => {
+                    best_in_route_after(p, sol, ins.route, q, before, ins)
+                }
+                _ => best_in_route(p, sol, ins.route, q),
+            };
         }
     }
 }

@@ -462,6 +462,57 @@ fn pruned_insertion_search_finds_what_the_full_scan_finds() {
     }
 }
 
+/// After one order goes into a route, regret insertion re-prices the others there from
+/// where they fitted before (only positions on the new edges can win, if the old best still
+/// fits): that must return what scanning the whole route returns, for pairs of orders of
+/// plans with long routes, the second put into every route after the first.
+#[test]
+fn repricing_after_an_insertion_finds_what_the_full_scan_finds() {
+    use routing::solution::{best_in_route, best_in_route_after};
+    for name in ["lrc201", "lr202", "lc201"] {
+        let p = classic(name);
+        let sol = solve(
+            &p,
+            None,
+            &SolveOptions {
+                max_iterations: 100,
+                ..opts(5)
+            },
+            &mut |_| {},
+        );
+        let n = p.requests.len();
+        let (mut compared, mut found) = (0, 0);
+        for x in 0..n {
+            for q in (0..n).filter(|&q| q != x) {
+                let mut s = sol.clone();
+                for r in [x, q] {
+                    if let Some(ri) = s.remove_request(&p, r) {
+                        s.routes[ri].update(&p);
+                    }
+                }
+                for ri in 0..s.routes.len() {
+                    let (Some(placed), Some(before)) =
+                        (best_in_route(&p, &s, ri, x), best_in_route(&p, &s, ri, q))
+                    else {
+                        continue;
+                    };
+                    let mut after = s.clone();
+                    after.insert(&p, x, placed);
+                    let scan = cheapest_by_scan(&p, &after, ri, q);
+                    let fast = best_in_route_after(&p, &after, ri, q, before, placed);
+                    assert_eq!(fast, scan, "{name}: order {q} into route {ri} after {x}");
+                    compared += 1;
+                    found += usize::from(scan.is_some());
+                }
+            }
+        }
+        assert!(
+            compared > n && found * 2 > compared,
+            "{name}: {found} of {compared} fit"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
