@@ -739,29 +739,28 @@ pub fn best_in_route_after(
     for &e in fresh {
         insertions_from(p, route, r, &cutoff, None, e..e + 1, &mut consider);
     }
-    // Deliveries on a new edge after a pickup on an older one.
+    // Deliveries on a new edge after a pickup on an older one: the cheapest such delivery
+    // after each position (new edges ascending), plus the pickup's detour, bounds them.
     let (pu, de) = (req.pickup, req.delivery);
     let nodes = &route.nodes;
-    let delivery = |e: usize| {
-        let (k, next) = (nodes[e], nodes[e + 1]);
-        p.t(k, de) + p.t(de, next) - p.t(k, next)
-    };
-    let last_fresh = fresh[fresh.len() - 1];
-    for i in 0..last_fresh {
+    let mut after = [f64::INFINITY; 4];
+    for k in (0..fresh.len()).rev() {
+        let (a, b) = (nodes[fresh[k]], nodes[fresh[k] + 1]);
+        let here = p.t(a, de) + p.t(de, b) - p.t(a, b);
+        after[k] = here.min(after.get(k + 1).copied().unwrap_or(f64::INFINITY));
+    }
+    let mut k = 0;
+    for i in 0..fresh[fresh.len() - 1] {
         if route.start[i] > p.due[pu] + EPS {
             break;
         }
-        if i == bi || fresh.contains(&i) {
+        if i == fresh[k] {
+            k += 1;
             continue;
         }
         let (a, b) = (nodes[i], nodes[i + 1]);
         let delta_p = p.t(a, pu) + p.t(pu, b) - p.t(a, b);
-        let cheapest = fresh
-            .iter()
-            .filter(|&&e| e > i)
-            .map(|&e| delivery(e))
-            .fold(f64::INFINITY, f64::min);
-        if delta_p + cheapest - p.slack >= cutoff.get() {
+        if i == bi || delta_p + after[k] - p.slack >= cutoff.get() {
             continue;
         }
         insertions_from(p, route, r, &cutoff, None, i..i + 1, &mut consider);
