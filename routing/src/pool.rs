@@ -15,17 +15,15 @@ use std::time::Instant;
 use crate::problem::Problem;
 use crate::solution::{Route, Solution};
 
-struct Pooled {
-    /// Requests served, one bit each.
-    mask: Box<[u64]>,
-    cost: f64,
-    stops: Box<[usize]>,
-}
-
+/// Pooled routes in parallel arrays: the recombination reads the masks of millions of
+/// candidates, so they lie end to end (`words` per route) rather than behind a pointer each.
 pub struct RoutePool {
     words: usize,
     index: HashMap<Box<[u64]>, usize>,
-    routes: Vec<Pooled>,
+    /// Requests served by route `k`, one bit each: `masks[k * words..(k + 1) * words]`.
+    masks: Vec<u64>,
+    costs: Vec<f64>,
+    stops: Vec<Box<[usize]>>,
     capacity: usize,
     scratch: Vec<u64>,
 }
@@ -52,18 +50,24 @@ impl RoutePool {
         Some(RoutePool {
             words,
             index: HashMap::new(),
-            routes: Vec::new(),
+            masks: Vec::new(),
+            costs: Vec::new(),
+            stops: Vec::new(),
             capacity,
             scratch: vec![0; words],
         })
     }
 
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.costs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.costs.is_empty()
+    }
+
+    fn mask(&self, k: usize) -> &[u64] {
+        &self.masks[k * self.words..(k + 1) * self.words]
     }
 
     /// Adds every non-empty route of `sol` (keeping, per group of orders, the shortest).
@@ -83,19 +87,17 @@ impl RoutePool {
         }
         let cost = route.cost(p);
         match self.index.get(&self.scratch[..]) {
-            Some(&k) if cost < self.routes[k].cost - 1e-9 => {
-                self.routes[k].cost = cost;
-                self.routes[k].stops = route.stops().into();
+            Some(&k) if cost < self.costs[k] - 1e-9 => {
+                self.costs[k] = cost;
+                self.stops[k] = route.stops().into();
             }
             Some(_) => {}
-            None if self.routes.len() < self.capacity => {
-                let mask: Box<[u64]> = self.scratch.clone().into_boxed_slice();
-                self.index.insert(mask.clone(), self.routes.len());
-                self.routes.push(Pooled {
-                    mask,
-                    cost,
-                    stops: route.stops().into(),
-                });
+            None if self.len() < self.capacity => {
+                self.index
+                    .insert(self.scratch.clone().into_boxed_slice(), self.len());
+                self.masks.extend_from_slice(&self.scratch);
+                self.costs.push(cost);
+                self.stops.push(route.stops().into());
             }
             None => {}
         }
@@ -117,17 +119,11 @@ impl RoutePool {
         }
         let n = p.requests.len();
         let mut share = vec![f64::INFINITY; n];
-        let mut with: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (k, route) in self.routes.iter().enumerate() {
-            let size = route
-                .mask
-                .iter()
-                .map(|w| w.count_ones())
-                .sum::<u32>()
-                .max(1) as f64;
-            for r in requests(&route.mask) {
-                share[r] = share[r].min(route.cost / size);
-                with[r].push(k);
+        for (k, &cost) in self.costs.iter().enumerate() {
+            let mask = self.mask(k);
+            let size = mask.iter().map(|w| w.count_ones()).sum::<u32>().max(1) as f64;
+            for r in requests(mask) {
+                share[r] = share[r].min(cost / size);
             }
         }
         if share.iter().any(|s| s.is_infinite()) {
@@ -135,18 +131,22 @@ impl RoutePool {
         }
         // Each route's cost above the sum of its orders' cheapest shares: sorted on this, the
         // first route whose excess cannot beat the incumbent ends the branch.
-        let excess: Vec<f64> = self
-            .routes
-            .iter()
-            .map(|route| route.cost - requests(&route.mask).map(|r| share[r]).sum::<f64>())
-            .collect();
+        // Per order, the routes serving it with their excess (read in the same pass as the
+        // bound, without looking the route up).
+        let mut with: Vec<Vec<(f64, usize)>> = vec![Vec::new(); n];
+        for (k, &cost) in self.costs.iter().enumerate() {
+            let mask = self.mask(k);
+            let excess = cost - requests(mask).map(|r| share[r]).sum::<f64>();
+            for r in requests(mask) {
+                with[r].push((excess, k));
+            }
+        }
         for list in &mut with {
-            list.sort_by(|&a, &b| excess[a].total_cmp(&excess[b]).then(a.cmp(&b)));
+            list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
         let mut search = Cover {
             pool: self,
             share: &share,
-            excess: &excess,
             with: &with,
             max_routes,
             best_cost: incumbent - 1e-6,
@@ -160,10 +160,7 @@ impl RoutePool {
         let bound: f64 = share.iter().sum();
         search.descend(&mut covered, 0.0, bound);
         let chosen = search.best?;
-        let lists: Vec<Vec<usize>> = chosen
-            .iter()
-            .map(|&k| self.routes[k].stops.to_vec())
-            .collect();
+        let lists: Vec<Vec<usize>> = chosen.iter().map(|&k| self.stops[k].to_vec()).collect();
         Solution::from_routes(p, &lists).ok()
     }
 }
@@ -186,8 +183,7 @@ fn requests(mask: &[u64]) -> impl Iterator<Item = usize> + '_ {
 struct Cover<'a> {
     pool: &'a RoutePool,
     share: &'a [f64],
-    excess: &'a [f64],
-    with: &'a [Vec<usize>],
+    with: &'a [Vec<(f64, usize)>],
     max_routes: usize,
     best_cost: f64,
     best: Option<Vec<usize>>,
@@ -228,32 +224,29 @@ impl Cover<'_> {
         if self.chosen.len() >= self.max_routes {
             return;
         }
-        for &k in &self.with[r] {
-            if self.nodes >= self.max_nodes || cost + bound + self.excess[k] >= self.best_cost {
+        let pool = self.pool;
+        for &(excess, k) in &self.with[r] {
+            if self.nodes >= self.max_nodes || cost + bound + excess >= self.best_cost {
                 // Sorted by excess: no later route can do better here.
                 return;
             }
-            let route = &self.pool.routes[k];
-            if route
-                .mask
-                .iter()
-                .zip(covered.iter())
-                .any(|(a, b)| a & b != 0)
-            {
+            let mask = pool.mask(k);
+            if mask.iter().zip(covered.iter()).any(|(a, b)| a & b != 0) {
                 continue;
             }
             // The orders' shares in the bound: the route's cost less its excess.
-            let shares = route.cost - self.excess[k];
+            let route_cost = pool.costs[k];
+            let shares = route_cost - excess;
             covered
                 .iter_mut()
-                .zip(route.mask.iter())
+                .zip(mask.iter())
                 .for_each(|(c, m)| *c |= m);
             self.chosen.push(k);
-            self.descend(covered, cost + route.cost, bound - shares);
+            self.descend(covered, cost + route_cost, bound - shares);
             self.chosen.pop();
             covered
                 .iter_mut()
-                .zip(route.mask.iter())
+                .zip(mask.iter())
                 .for_each(|(c, m)| *c &= !m);
         }
     }
