@@ -689,8 +689,14 @@ pub fn best_in_route_after(
     let route = &sol.routes[ri];
     let req = &p.requests[r];
     let w = p.objective.travel_weight;
-    let other = &p.requests[p.request_of[route.nodes[placed.i + 1]]];
-    if p.has_deadlines || w <= 0.0 || req.on_board || other.on_board {
+    // The stop after `placed.i` is the pickup that went in (unless that order was on board).
+    let picked_up = route.nodes.get(placed.i + 1).and_then(|&node| {
+        let x = *p.request_of.get(node)?;
+        p.requests
+            .get(x)
+            .filter(|x| !x.on_board && x.pickup == node)
+    });
+    if p.has_deadlines || w <= 0.0 || req.on_board || picked_up.is_none() {
         return best_in_route(p, sol, ri, r);
     }
     // Edge `e` (from position e to e + 1) of the route as it was, in the route as it is.
