@@ -416,6 +416,26 @@ fn cheapest_by_scan(
     best
 }
 
+/// Short-search plans of three wide-window instances, whose routes are long (20+ stops).
+fn long_route_plans() -> Vec<(
+    &'static str,
+    routing::problem::Problem,
+    routing::solution::Solution,
+)> {
+    ["lrc201", "lr202", "lc201"]
+        .into_iter()
+        .map(|name| {
+            let p = classic(name);
+            let options = SolveOptions {
+                max_iterations: 100,
+                ..opts(5)
+            };
+            let sol = solve(&p, None, &options, &mut |_| {});
+            (name, p, sol)
+        })
+        .collect()
+}
+
 /// The cheapest-insertion search bounds detours and prices the most promising pickup
 /// position first on long routes, and skips what a caller's bound rules out: it must still
 /// return exactly what scanning every position returns (same positions, same cost), for
@@ -423,17 +443,7 @@ fn cheapest_by_scan(
 #[test]
 fn pruned_insertion_search_finds_what_the_full_scan_finds() {
     use routing::solution::{best_in_route, best_in_route_below};
-    for name in ["lrc201", "lr202", "lc201"] {
-        let p = classic(name);
-        let sol = solve(
-            &p,
-            None,
-            &SolveOptions {
-                max_iterations: 100,
-                ..opts(5)
-            },
-            &mut |_| {},
-        );
+    for (name, p, sol) in long_route_plans() {
         let longest = sol.routes.iter().map(|r| r.stops().len()).max();
         assert!(
             longest.is_some_and(|n| n >= 20),
@@ -469,17 +479,7 @@ fn pruned_insertion_search_finds_what_the_full_scan_finds() {
 #[test]
 fn repricing_after_an_insertion_finds_what_the_full_scan_finds() {
     use routing::solution::{best_in_route, best_in_route_after};
-    for name in ["lrc201", "lr202", "lc201"] {
-        let p = classic(name);
-        let sol = solve(
-            &p,
-            None,
-            &SolveOptions {
-                max_iterations: 100,
-                ..opts(5)
-            },
-            &mut |_| {},
-        );
+    for (name, p, sol) in long_route_plans() {
         let n = p.requests.len();
         let (mut compared, mut found) = (0, 0);
         for x in 0..n {
