@@ -129,10 +129,9 @@ impl RoutePool {
         if share.iter().any(|s| s.is_infinite()) {
             return None;
         }
-        // Each route's cost above the sum of its orders' cheapest shares: sorted on this, the
-        // first route whose excess cannot beat the incumbent ends the branch.
-        // Per order, the routes serving it with their excess (read in the same pass as the
-        // bound, without looking the route up).
+        // Per order, the routes serving it with their excess (the route's cost above the sum
+        // of its orders' cheapest shares), sorted on it: the first route whose excess cannot
+        // beat the incumbent ends the branch, and the search reads it without a lookup.
         let mut with: Vec<Vec<(f64, usize)>> = vec![Vec::new(); n];
         for (k, &cost) in self.costs.iter().enumerate() {
             let mask = self.mask(k);

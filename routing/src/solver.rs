@@ -457,12 +457,12 @@ fn regret_insert(
         cache.swap_remove(idx);
         sol.insert(p, r, ins);
         for (i, &q) in pending.iter().enumerate() {
-            // A route that had no room for `q` has none after another stop went in (stops only
-            // start later when one is added, travel times keeping the triangle inequality).
-            if fleet_mode && cache[i][ins.route].is_none() {
-                continue;
-            }
-            cache[i][ins.route] = match cache[i][ins.route] {
+            let cached = &mut cache[i][ins.route];
+            *cached = match *cached {
+                // Benchmark mode (travel times keeping the triangle inequality): a route that
+                // had no room for `q` has none after another stop went in (stops only start
+                // later when one is added), and where it had room only the new edges can win.
+                None if fleet_mode => continue,
                 Some(before) if fleet_mode => {
                     best_in_route_after(p, sol, ins.route, q, before, ins)
                 }
