@@ -16,7 +16,7 @@ use routing::solver::{Progress, SolveOptions, solve};
 const USAGE: &str = "usage:
   routing solve FILE [--time-limit SECONDS] [--seed N] [--iterations N] [--quiet]
   routing check INSTANCE SOLUTION_JSON
-  routing bench [--dir DIR] [--sets 100,200,400] [--limits 100=2,200=10,400=20] [--only NAME]
+  routing bench [--dir DIR] [--sets 100,200,400] [--limits 100=2,200=10,400=20] [--only NAME,CLASS]
                [--seed N | --seeds 1,2,3] [--jobs N]
   routing gen [--orders 500] [--couriers 100] [--seed N]     (a synthetic o2o-pdptw/v1 city)
   routing realtime [--orders 500] [--couriers 100] [--time-limit 1] [--seed N]";
@@ -164,6 +164,7 @@ fn cmd_check(args: &[String]) -> Result<ExitCode, String> {
 struct Bks {
     name: String,
     set: String,
+    class: String,
     vehicles: usize,
     distance: f64,
 }
@@ -179,6 +180,7 @@ fn read_bks(dir: &Path) -> Result<Vec<Bks>, String> {
         out.push(Bks {
             name: f[0].to_string(),
             set: f[1].to_string(),
+            class: f[2].to_string(),
             vehicles: f[3]
                 .parse()
                 .map_err(|_| format!("bks.csv: bad vehicles in `{line}`"))?,
@@ -228,6 +230,11 @@ fn bench_one<'a>(path: &Path, b: &'a Bks, seed: u64, limit: f64) -> Result<Row<'
         secs,
         ok: report.feasible() && report.served * 2 == problem.n - 1,
     })
+}
+
+/// `--only` names instances or classes, comma-separated: `lrc2_2_4` or `lr2,lrc2`.
+fn selected(only: &str, b: &Bks) -> bool {
+    only.split(',').any(|o| o == b.name || o == b.class)
 }
 
 /// Solves every instance of the chosen sets once per seed, checks each result with the
@@ -300,7 +307,7 @@ fn cmd_bench(args: &[String]) -> Result<ExitCode, String> {
         // Every seed of one instance together, so its spread reads at a glance.
         let tasks: Vec<(&Bks, u64)> = bks
             .iter()
-            .filter(|b| &b.set == set && only.is_none_or(|o| o == b.name))
+            .filter(|b| &b.set == set && only.is_none_or(|o| selected(o, b)))
             .flat_map(|b| seeds.iter().map(move |&seed| (b, seed)))
             .collect();
         let mut rows: Vec<Row> = Vec::with_capacity(tasks.len());
