@@ -557,7 +557,28 @@ fn cmd_realtime(args: &[String]) -> Result<ExitCode, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::run_in_order;
+    use super::{Bks, run_in_order, selected};
+
+    #[test]
+    fn only_takes_instances_and_classes() {
+        let b = |name: &str, class: &str| Bks {
+            name: name.into(),
+            set: "200".into(),
+            class: class.into(),
+            vehicles: 3,
+            distance: 1.0,
+        };
+        let lrc = b("lrc2_2_4", "lrc2");
+        let lr = b("lr2_2_4", "lr2");
+        assert!(selected("lrc2_2_4", &lrc));
+        assert!(selected("lr1,lrc2", &lrc));
+        assert!(
+            !selected("lr2", &lrc),
+            "a class is matched whole, not as a prefix"
+        );
+        assert!(selected("lr2", &lr));
+        assert!(!selected("lrc2_2_40,lr2_2_4x", &lrc));
+    }
 
     #[test]
     fn results_come_in_order_whatever_finishes_first() {
